@@ -1,0 +1,201 @@
+/**
+ * Embedded backend: the real ClickHouse engine in-process (chDB), reached through
+ * `@clickhouse/client` via chDB's `connection` adapter, plus chDB sessions for
+ * true streaming reads.
+ *
+ * The engine runs one statement at a time per connection (a trivial SELECT once
+ * waited 1.75 s behind a heavy query), so writes, reads and streams each get
+ * their own connection on the same data directory. chDB binds one data directory
+ * per process; a second process on the same directory is refused by the engine,
+ * which we turn into one clear line.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import {
+  type ClickHouseStore,
+  type InsertSpec,
+  type QuerySpec,
+  type StreamInsertSpec,
+  StoreError,
+  StoreLockedError,
+  insertSql,
+  lineBatches,
+  selectSql,
+  toJsonLines,
+} from './store.ts';
+
+type ChdbModule = typeof import('chdb');
+type ChdbConnectionModule = typeof import('chdb/connection');
+type ChdbSession = InstanceType<ChdbModule['Session']>;
+
+export interface EmbeddedOptions {
+  /** Data directory of the engine (created if missing). */
+  path: string;
+  database: string;
+  /** How many read connections serve queries concurrently (default 2). */
+  readers?: number;
+  queryTimeoutS?: number;
+}
+
+async function loadChdb(): Promise<{ chdb: ChdbModule; conn: ChdbConnectionModule }> {
+  try {
+    const [chdb, conn] = await Promise.all([import('chdb'), import('chdb/connection')]);
+    return { chdb, conn };
+  } catch (err) {
+    throw new StoreError(
+      'the embedded ClickHouse engine (npm package "chdb") is not installed: run `npm ci` without --omit=optional, or set CLICKHOUSE_URL to use a ClickHouse server',
+      { cause: err },
+    );
+  }
+}
+
+function lockedMessage(path: string, pid: number | null): string {
+  const who = pid ? `process ${pid}` : 'another process';
+  return `the embedded ClickHouse data directory ${path} is in use by ${who} (is \`quaylogs up\` running?): stop it, point this command at the running server, or use another QUAYLOGS_DATA_DIR`;
+}
+
+/** The live process holding the data directory, from the engine's `status` file (`PID: n`). */
+function holderPid(path: string): number | null {
+  try {
+    const m = /^PID:\s*(\d+)/m.exec(readFileSync(join(path, 'status'), 'utf8'));
+    const pid = m ? Number(m[1]) : null;
+    if (!pid || pid === process.pid) return null;
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return null;
+  }
+}
+
+function isLockError(err: unknown): boolean {
+  let text = '';
+  // chDB reports a held data directory as CANNOT_OPEN_FILE (76) on the status file.
+  if ((err as { clickhouseCode?: unknown })?.clickhouseCode === 76) return true;
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    text += ` ${String((e as { message?: unknown }).message ?? e)}`;
+  }
+  return /Cannot lock file|Another server instance in same directory is already running|different path/i.test(text);
+}
+
+export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHouseStore> {
+  const path = resolve(opts.path);
+  mkdirSync(path, { recursive: true });
+  const { chdb, conn } = await loadChdb();
+  const clients: ClickHouseClient[] = [];
+  const open = (): ClickHouseClient => {
+    try {
+      // chDB's Connection implements client-common's Connection contract; the cast
+      // bridges the two packages' separately declared (structurally equal) types.
+      const connection = conn.createChdbConnection({ path }) as unknown as NonNullable<
+        Parameters<typeof createClient>[0]
+      >['connection'];
+      const client = createClient({ connection });
+      clients.push(client);
+      return client;
+    } catch (err) {
+      const pid = holderPid(path);
+      if (pid !== null || isLockError(err)) throw new StoreLockedError(lockedMessage(path, pid), { cause: err });
+      throw new StoreError(`cannot open the embedded ClickHouse at ${path}: ${(err as Error).message}`, { cause: err });
+    }
+  };
+
+  const writer = open();
+  await writer.command({ query: `CREATE DATABASE IF NOT EXISTS ${opts.database}` });
+  const useDb = async (c: ClickHouseClient) => c.command({ query: `USE ${opts.database}` });
+  await useDb(writer);
+  const readers: { client: ClickHouseClient; busy: number }[] = [];
+  for (let i = 0; i < Math.max(1, opts.readers ?? 2); i++) {
+    const client = open();
+    await useDb(client);
+    readers.push({ client, busy: 0 });
+  }
+  const sessions = new Set<ChdbSession>();
+  let closed = false;
+
+  const pickReader = () => readers.reduce((a, b) => (b.busy < a.busy ? b : a));
+
+  const store: ClickHouseStore = {
+    backend: 'embedded',
+    database: opts.database,
+
+    async query<T>(spec: QuerySpec): Promise<T[]> {
+      const r = pickReader();
+      r.busy++;
+      try {
+        const rs = await r.client.query({
+          query: selectSql(spec, opts.queryTimeoutS),
+          query_params: spec.params ?? {},
+          format: 'JSONEachRow',
+        });
+        return (await rs.json()) as T[];
+      } finally {
+        r.busy--;
+      }
+    },
+
+    async *stream<T>(spec: QuerySpec): AsyncIterable<T[]> {
+      // A chDB session allows one active stream; each stream gets its own session.
+      const session = new chdb.Session(path);
+      sessions.add(session);
+      try {
+        await session.queryAsync(`USE ${opts.database}`);
+        const st = session.queryStreamBind(selectSql(spec), spec.params ?? {}, { format: 'JSONEachRow' });
+        try {
+          for await (const chunk of st) {
+            const rows = chunk.rows<T>();
+            if (rows.length) yield rows;
+          }
+        } finally {
+          st.cancel();
+        }
+      } finally {
+        sessions.delete(session);
+        session.close();
+      }
+    },
+
+    async command(spec: QuerySpec): Promise<void> {
+      const sql = spec.settings ? selectSql({ ...spec, settings: spec.settings }) : spec.sql;
+      await writer.command({ query: sql, query_params: spec.params ?? {} });
+    },
+
+    async insert(spec: InsertSpec): Promise<void> {
+      if (spec.rows.length === 0) return;
+      await writer.exec({ query: insertSql(spec.table, spec.dedupToken), values: toJsonLines(spec.rows) as unknown as Readable });
+    },
+
+    async insertStream(spec: StreamInsertSpec) {
+      let rows = 0;
+      let bytes = 0;
+      for await (const batch of lineBatches(spec.source, spec.batchBytes ?? 16 * 1024 * 1024)) {
+        await writer.exec({ query: insertSql(spec.table), values: batch.text as unknown as Readable });
+        rows += batch.rows;
+        bytes += batch.text.length;
+        spec.onProgress?.({ rows, bytes });
+      }
+      return { rows, bytes };
+    },
+
+    async ping() {
+      if (closed) return false;
+      try {
+        const r = pickReader();
+        const rs = await r.client.query({ query: 'SELECT 1 AS ok', format: 'JSONEachRow' });
+        await rs.json();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const s of sessions) s.close();
+      for (const c of clients) await c.close();
+    },
+  };
+  return store;
+}

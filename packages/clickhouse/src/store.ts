@@ -1,0 +1,150 @@
+/**
+ * The one interface every quaylogs component uses to reach ClickHouse, with two
+ * backends: the embedded engine (chDB, in-process) and a ClickHouse server.
+ *
+ * Rules enforced here rather than trusted to callers:
+ * - every value is a typed parameter (`{name:Type}` in the SQL, `params` here);
+ * - settings travel inside the SQL (`SETTINGS …`), never as per-request options:
+ *   with the embedded engine a per-request setting stays on the connection and
+ *   silently changes later statements;
+ * - inserts pin `async_insert=0` and `input_format_skip_unknown_fields=0`, reads
+ *   pin `output_format_json_quote_64bit_integers=1`, on both backends;
+ * - big reads stream in chunks; big writes go in bounded batches.
+ */
+
+export type Params = Record<string, unknown>;
+
+export interface QuerySpec {
+  /** A short stable name for logs and metrics, e.g. `usageLogs.listPage`. */
+  name: string;
+  /** SQL without a SETTINGS clause or FORMAT; the store appends both. */
+  sql: string;
+  params?: Params;
+  /** Extra SETTINGS for this statement (name → literal number/identifier). */
+  settings?: Record<string, number | string>;
+}
+
+export interface InsertSpec {
+  table: string;
+  rows: readonly object[];
+  /** Deterministic token: a retried insert with the same token is dropped by ClickHouse. */
+  dedupToken?: string;
+}
+
+export interface StreamInsertSpec {
+  table: string;
+  /** JSONEachRow lines (each chunk may hold many whole lines). */
+  source: AsyncIterable<string | Buffer> | Iterable<string | Buffer>;
+  /** Flush a batch every this many bytes (default 16 MiB). */
+  batchBytes?: number;
+  onProgress?: (p: { rows: number; bytes: number }) => void;
+}
+
+export interface ClickHouseStore {
+  readonly backend: 'embedded' | 'server';
+  readonly database: string;
+  /** A bounded result, parsed from JSONEachRow. Use `stream` for anything large. */
+  query<T = Record<string, unknown>>(spec: QuerySpec): Promise<T[]>;
+  /** A large result, chunk by chunk (each chunk an array of rows), with backpressure. */
+  stream<T = Record<string, unknown>>(spec: QuerySpec): AsyncIterable<T[]>;
+  /** DDL and other statements without a result. Runs on the write connection. */
+  command(spec: QuerySpec): Promise<void>;
+  /** One bounded batch of rows. */
+  insert(spec: InsertSpec): Promise<void>;
+  /** An unbounded stream of JSONEachRow text, written in bounded batches. */
+  insertStream(spec: StreamInsertSpec): Promise<{ rows: number; bytes: number }>;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export class StoreError extends Error {
+  override name = 'StoreError';
+}
+
+/** The embedded data directory is held by another process. */
+export class StoreLockedError extends StoreError {
+  override name = 'StoreLockedError';
+}
+
+const SETTING_NAME = /^[a-z_][a-z0-9_]*$/;
+const SETTING_VALUE = /^[A-Za-z0-9_.:-]{1,200}$/;
+
+/** Renders a SETTINGS clause from validated names and literals (never user text). */
+export function settingsClause(settings: Record<string, number | string>): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(settings)) {
+    if (!SETTING_NAME.test(k)) throw new StoreError(`invalid setting name ${JSON.stringify(k)}`);
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) throw new StoreError(`invalid value for setting ${k}`);
+      parts.push(`${k} = ${v}`);
+    } else {
+      if (!SETTING_VALUE.test(v)) throw new StoreError(`invalid value for setting ${k}`);
+      parts.push(`${k} = '${v}'`);
+    }
+  }
+  return parts.length ? ` SETTINGS ${parts.join(', ')}` : '';
+}
+
+export const READ_SETTINGS = { output_format_json_quote_64bit_integers: 1 } as const;
+export const INSERT_SETTINGS = { async_insert: 0, input_format_skip_unknown_fields: 0 } as const;
+
+const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
+
+export function insertSql(table: string, dedupToken?: string): string {
+  if (!TABLE_NAME.test(table)) throw new StoreError(`invalid table name ${JSON.stringify(table)}`);
+  const settings: Record<string, number | string> = { ...INSERT_SETTINGS };
+  if (dedupToken !== undefined) settings.insert_deduplication_token = dedupToken;
+  return `INSERT INTO ${table}${settingsClause(settings)} FORMAT JSONEachRow`;
+}
+
+export function selectSql(spec: QuerySpec, timeoutS?: number): string {
+  const settings: Record<string, number | string> = { ...READ_SETTINGS, ...spec.settings };
+  if (timeoutS !== undefined && settings.max_execution_time === undefined) settings.max_execution_time = timeoutS;
+  return `${spec.sql.trim().replace(/;+\s*$/, '')}${settingsClause(settings)}`;
+}
+
+export function toJsonLines(rows: readonly object[]): string {
+  let out = '';
+  for (const r of rows) out += JSON.stringify(r) + '\n';
+  return out;
+}
+
+/** Re-chunks a stream of JSONEachRow text into batches of whole lines of at most ~batchBytes. */
+export async function* lineBatches(
+  source: AsyncIterable<string | Buffer> | Iterable<string | Buffer>,
+  batchBytes: number,
+): AsyncGenerator<{ text: string; rows: number }> {
+  let pending = '';
+  let parts: string[] = [];
+  let size = 0;
+  let rows = 0;
+  const countLines = (s: string) => {
+    let n = 0;
+    for (let i = s.indexOf('\n'); i !== -1; i = s.indexOf('\n', i + 1)) n++;
+    return n;
+  };
+  for await (const chunk of source as AsyncIterable<string | Buffer>) {
+    const text = pending + (typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
+    const cut = text.lastIndexOf('\n');
+    if (cut === -1) {
+      pending = text;
+      continue;
+    }
+    const whole = text.slice(0, cut + 1);
+    pending = text.slice(cut + 1);
+    parts.push(whole);
+    size += whole.length;
+    rows += countLines(whole);
+    if (size >= batchBytes) {
+      yield { text: parts.join(''), rows };
+      parts = [];
+      size = 0;
+      rows = 0;
+    }
+  }
+  if (pending.trim().length) {
+    parts.push(pending.endsWith('\n') ? pending : pending + '\n');
+    rows += 1;
+  }
+  if (parts.length) yield { text: parts.join(''), rows };
+}

@@ -1,0 +1,122 @@
+/**
+ * Exact aggregate counts per (kind, UTC day[, performer | repository]) over any
+ * range. Whole days come from the daily rollups; the partial days at either edge
+ * of the window are counted from usage_logs itself, so a window that starts at
+ * 14:37 is as exact as one that starts at midnight.
+ */
+import type { ClickHouseStore, Params } from '../store.ts';
+import { chTime, type LogFilter, whereFor } from './usageLogs.ts';
+
+export type GroupBy = 'performer' | 'repository';
+
+export interface AggregateRow {
+  kind: string;
+  /** UTC day, `YYYY-MM-DD`. */
+  day: string;
+  count: number;
+  /** The performer or repository when grouped by it. */
+  group?: string;
+}
+
+const DAY_MS = 86_400_000;
+const floorDay = (d: Date) => new Date(Math.floor(d.getTime() / DAY_MS) * DAY_MS);
+const ceilDay = (d: Date) => new Date(Math.ceil(d.getTime() / DAY_MS) * DAY_MS);
+
+type Rollup = { table: string; dims: ('namespace' | 'repository' | 'performer')[] };
+
+const ROLLUPS: Rollup[] = [
+  { table: 'usage_daily_kind', dims: [] },
+  { table: 'usage_daily_repo', dims: ['namespace', 'repository'] },
+  { table: 'usage_daily_performer', dims: ['namespace', 'performer'] },
+];
+
+/** The smallest rollup that has every dimension the filter and grouping need, or null. */
+function chooseRollup(f: LogFilter, groupBy?: GroupBy): Rollup | null {
+  const need = new Set<string>();
+  if (f.namespace !== undefined) need.add('namespace');
+  if (f.repository !== undefined) need.add('repository');
+  if (f.performer !== undefined) need.add('performer');
+  if (groupBy) need.add(groupBy);
+  return ROLLUPS.find((r) => [...need].every((d) => (r.dims as string[]).includes(d))) ?? null;
+}
+
+function rollupWhere(f: LogFilter, from: Date, to: Date): { sql: string; params: Params } {
+  const parts = ['day >= {dayFrom:Date}', 'day < {dayTo:Date}'];
+  const params: Params = { dayFrom: from.toISOString().slice(0, 10), dayTo: to.toISOString().slice(0, 10) };
+  const eq = (col: keyof LogFilter & string, type = 'String') => {
+    if (f[col] !== undefined) {
+      parts.push(`${col} = {${col}:${type}}`);
+      params[col] = f[col];
+    }
+  };
+  eq('source');
+  eq('namespace');
+  eq('repository');
+  eq('performer');
+  if (f.kinds !== undefined) {
+    parts.push('kind IN {kinds:Array(String)}');
+    params.kinds = [...f.kinds];
+  }
+  if (f.excludeKinds?.length) {
+    parts.push('kind NOT IN {excludeKinds:Array(String)}');
+    params.excludeKinds = [...f.excludeKinds];
+  }
+  return { sql: parts.join(' AND '), params };
+}
+
+export async function aggregateUsageLogs(
+  store: ClickHouseStore,
+  filter: LogFilter,
+  groupBy?: GroupBy,
+): Promise<AggregateRow[]> {
+  if (filter.end <= filter.start) return [];
+  const groupCol = groupBy ? `, ${groupBy} AS grp` : '';
+  const groupKey = groupBy ? ', grp' : '';
+  const rollup = chooseRollup(filter, groupBy);
+  const bodyFrom = ceilDay(filter.start);
+  const bodyTo = floorDay(filter.end);
+  const parts: Promise<{ kind: string; d: string; n: string; grp?: string }[]>[] = [];
+
+  const raw = (start: Date, end: Date, name: string) => {
+    const w = whereFor({ ...filter, start, end });
+    parts.push(
+      store.query({
+        name,
+        sql: `SELECT kind, toString(toDate(datetime)) AS d${groupCol}, count() AS n
+              FROM usage_logs WHERE ${w.sql} GROUP BY kind, d${groupKey}`,
+        params: w.params,
+      }),
+    );
+  };
+
+  if (!rollup || bodyFrom >= bodyTo) {
+    raw(filter.start, filter.end, 'aggregates.raw');
+  } else {
+    if (filter.start < bodyFrom) raw(filter.start, bodyFrom, 'aggregates.head');
+    if (bodyTo < filter.end) raw(bodyTo, filter.end, 'aggregates.tail');
+    const w = rollupWhere(filter, bodyFrom, bodyTo);
+    parts.push(
+      store.query({
+        name: `aggregates.${rollup.table}`,
+        sql: `SELECT kind, toString(day) AS d${groupCol}, sum(count) AS n
+              FROM ${rollup.table} WHERE ${w.sql} GROUP BY kind, d${groupKey} HAVING n > 0`,
+        params: w.params,
+      }),
+    );
+  }
+
+  const merged = new Map<string, AggregateRow>();
+  for (const rows of await Promise.all(parts)) {
+    for (const r of rows) {
+      const key = `${r.kind}\u0000${r.d}\u0000${r.grp ?? ''}`;
+      const prev = merged.get(key);
+      if (prev) prev.count += Number(r.n);
+      else merged.set(key, { kind: r.kind, day: r.d, count: Number(r.n), ...(groupBy ? { group: r.grp ?? '' } : {}) });
+    }
+  }
+  return [...merged.values()].sort(
+    (a, b) => a.day.localeCompare(b.day) || a.kind.localeCompare(b.kind) || (a.group ?? '').localeCompare(b.group ?? ''),
+  );
+}
+
+export { chTime };

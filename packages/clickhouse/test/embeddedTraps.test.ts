@@ -1,0 +1,145 @@
+/**
+ * The embedded engine's traps, measured on this kind of machine, stay neutralised.
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { UsageLogRow } from '@quaylogs/core';
+import { type ClickHouseStore, countUsageLogs, insertUsageLogs, listUsageLogs, migrate } from '../src/index.ts';
+import { openTestStore, resetStore } from './fixtures.ts';
+
+let store: ClickHouseStore;
+let dir: string;
+let cleanup: () => Promise<void>;
+
+beforeAll(async () => {
+  ({ store, dir, cleanup } = await openTestStore());
+});
+afterAll(async () => cleanup());
+beforeEach(async () => resetStore(store));
+
+export function row(over: Partial<UsageLogRow> = {}): UsageLogRow {
+  return {
+    source: 'test',
+    namespace: 'acme',
+    repository: 'web',
+    kind: 'pull_repo',
+    performer: 'alice',
+    ip: '10.0.0.1',
+    datetime: '2024-06-18 18:59:13.000',
+    metadata: '{}',
+    event_key: '1',
+    request_url: '',
+    http_method: '',
+    user_agent: '',
+    request_id: '',
+    auth_type: '',
+    performer_kind: '',
+    x_forwarded_for: '',
+    ...over,
+  };
+}
+
+describe('embedded ClickHouse traps', () => {
+  it('a dedup token on one insert does not leak into the next insert on the same connection', async () => {
+    await insertUsageLogs(store, [row({ event_key: '1' })], 'batch-a');
+    await insertUsageLogs(store, [row({ event_key: '2' })]);
+    await insertUsageLogs(store, [row({ event_key: '3' })]);
+    expect(await countUsageLogs(store)).toBe(3);
+  });
+
+  it('a retried insert with the same dedup token is stored once (synchronous inserts honour the token)', async () => {
+    const batch = [row({ event_key: '10' }), row({ event_key: '11' })];
+    await insertUsageLogs(store, batch, 'loader-batch-42');
+    await insertUsageLogs(store, batch, 'loader-batch-42');
+    expect(await countUsageLogs(store)).toBe(2);
+    // and it is visible the moment insert() resolves (no async insert buffer)
+    const page = await listUsageLogs(store, { start: new Date('2024-06-18'), end: new Date('2024-06-19') }, null, 20);
+    expect(page.rows.map((r) => r.event_key).sort()).toEqual(['10', '11']);
+  });
+
+  it('rejects rows with unknown fields instead of silently dropping them', async () => {
+    await expect(store.insert({ table: 'usage_logs', rows: [{ ...row(), surprise: 1 }] })).rejects.toThrow(/Unknown field/i);
+    expect(await countUsageLogs(store)).toBe(0);
+  });
+
+  it('returns 64-bit and 128-bit integers exactly, as strings', async () => {
+    const max = (2n ** 128n - 1n).toString();
+    await insertUsageLogs(store, [row({ event_key: max })]);
+    const [r] = await store.query<{ event_key: string; n: string; big: string }>({
+      name: 'test.ints',
+      sql: 'SELECT event_key, count() OVER () AS n, toUInt64(18446744073709551615) AS big FROM usage_logs',
+    });
+    expect(r).toEqual({ event_key: max, n: '1', big: '18446744073709551615' });
+  });
+
+  it('answers a small query while a heavy one runs (separate read connections)', async () => {
+    const order: string[] = [];
+    const heavy = store
+      .query({ name: 'test.heavy', sql: 'SELECT count() AS n FROM numbers(600000000) WHERE number % 7 = 3', settings: { max_threads: 1 } })
+      .then(() => order.push('heavy'));
+    await new Promise((r) => setTimeout(r, 50));
+    const light = store.query({ name: 'test.light', sql: 'SELECT 1 AS ok' }).then(() => order.push('light'));
+    await Promise.all([heavy, light]);
+    expect(order).toEqual(['light', 'heavy']);
+  });
+
+  it('streams a large result in chunks instead of buffering it', async () => {
+    let rows = 0;
+    let chunks = 0;
+    let last = -1n;
+    for await (const chunk of store.stream<{ number: string }>({
+      name: 'test.stream',
+      sql: 'SELECT number FROM numbers({n:UInt64}) ORDER BY number',
+      params: { n: 1_500_000 },
+    })) {
+      chunks++;
+      rows += chunk.length;
+      last = BigInt(chunk[chunk.length - 1]!.number);
+    }
+    expect(rows).toBe(1_500_000);
+    expect(last).toBe(1_499_999n);
+    expect(chunks).toBeGreaterThan(1);
+  });
+
+  it('writes a large stream in bounded batches', async () => {
+    const n = 300_000;
+    function* lines() {
+      let buf = '';
+      for (let i = 0; i < n; i++) {
+        buf += JSON.stringify(row({ event_key: String(i + 1), datetime: '2024-06-18 12:00:00.000' })) + '\n';
+        if (buf.length > 1 << 20) {
+          yield buf;
+          buf = '';
+        }
+      }
+      if (buf) yield buf;
+    }
+    let progressCalls = 0;
+    const res = await store.insertStream({ table: 'usage_logs', source: lines(), batchBytes: 8 << 20, onProgress: () => progressCalls++ });
+    expect(res.rows).toBe(n);
+    expect(progressCalls).toBeGreaterThan(1);
+    expect(await countUsageLogs(store)).toBe(n);
+  });
+
+  it('a second process on the same data directory fails with one clear line', () => {
+    const script = `
+      import { openEmbeddedStore } from ${JSON.stringify(join(process.cwd(), 'packages/clickhouse/src/index.ts'))};
+      try { await openEmbeddedStore({ path: ${JSON.stringify(join(dir, 'clickhouse'))}, database: 'quaylogs' }); console.log('opened'); }
+      catch (e) { console.log(e.name + ': ' + e.message); process.exitCode = 3; }
+    `;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(3);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^StoreLockedError: the embedded ClickHouse data directory .* is in use by process ${process.pid} `));
+  });
+
+  it('migrations are recorded and a second run applies nothing', async () => {
+    const again = await migrate(store);
+    expect(again.applied).toEqual([]);
+    expect(again.alreadyApplied.length).toBeGreaterThanOrEqual(3);
+    const recorded = await store.query<{ name: string }>({ name: 'test.migrations', sql: 'SELECT name FROM schema_migrations FINAL ORDER BY version' });
+    expect(recorded.map((r) => r.name)).toEqual(again.alreadyApplied);
+  });
+});

@@ -1,0 +1,92 @@
+/**
+ * The one place that reads the environment. Every variable quaylogs honours is
+ * declared here with its default (tuned for the all-in-one mode) and listed in
+ * the README's environment table.
+ */
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/** A duration such as `30d`, `12h`, `90m`, `45s` (Quay's APP_SPECIFIC_TOKEN_EXPIRATION form), in seconds. */
+export function parseDurationSeconds(value: string): number | null {
+  const m = /^\s*(\d+)\s*([smhdw])\s*$/.exec(value);
+  if (!m) return null;
+  const unit = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[m[2] as 's' | 'm' | 'h' | 'd' | 'w'];
+  return Number(m[1]) * unit;
+}
+
+const duration = z.string().transform((v, ctx) => {
+  const s = parseDurationSeconds(v);
+  if (s === null) {
+    ctx.addIssue({ code: 'custom', message: `must be a duration like 30d, 12h, 90m or 45s (got "${v}")` });
+    return z.NEVER;
+  }
+  return s;
+});
+
+export const configSchema = z.object({
+  QUAYLOGS_PORT: port.default(8080).describe('HTTP port of the API (Quay-compatible routes, health).'),
+  QUAYLOGS_HOST: z.string().default('127.0.0.1').describe('Address the API listens on. Use 0.0.0.0 to accept remote clients.'),
+  QUAYLOGS_DATA_DIR: z.string().default('./data').describe('Where the embedded ClickHouse keeps its data (and, later, exports).'),
+  CLICKHOUSE_URL: z
+    .string()
+    .url()
+    .optional()
+    .describe('Use a ClickHouse server (e.g. http://user:pass@host:8123/quaylogs) instead of the embedded engine.'),
+  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('quaylogs').describe('Database that holds quaylogs tables.'),
+  QUAYLOGS_SECRET: z
+    .string()
+    .min(16, 'QUAYLOGS_SECRET must be at least 16 characters because it keys next_page tokens and token encryption')
+    .optional()
+    .describe('Secret that keys next_page tokens and encrypts stored token codes. Generated into the data dir when unset.'),
+  QUAYLOGS_BOOTSTRAP_TOKEN: z
+    .string()
+    .min(16, 'QUAYLOGS_BOOTSTRAP_TOKEN must be at least 16 characters because it grants superuser access')
+    .optional()
+    .describe('Creates (or re-keys) the superuser `admin` whose bearer token is this value.'),
+  QUAYLOGS_APPTOKEN_TTL: duration.optional().describe('Lifetime of app tokens created through the API, e.g. 30d. Default: no expiry.'),
+  QUAYLOGS_SERVER_HOSTNAME: z
+    .string()
+    .optional()
+    .describe("Public host[:port] used in error `type` URLs and discovery; default: the request's Host header."),
+  QUAYLOGS_PREFERRED_URL_SCHEME: z.enum(['http', 'https']).default('http').describe('Scheme used in absolute URLs quaylogs generates.'),
+  QUAYLOGS_AVATAR_KIND: z.enum(['local', 'gravatar']).default('local').describe("Quay's AVATAR_KIND: sha256 (local) or md5 (gravatar) avatar hashes."),
+  QUAYLOGS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
+  QUAYLOGS_RETENTION_DAYS: z.coerce.number().int().min(0).default(0).describe('Drop usage logs older than this many days (0 = keep forever).'),
+  QUAYLOGS_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(15000).describe('Overall deadline for an orderly shutdown on SIGTERM.'),
+  QUAYLOGS_MAX_AGGREGATE_DAYS: z.coerce.number().int().min(0).default(0).describe('Optional cap on aggregate ranges in days (0 = no cap; Quay caps at 31).'),
+  QUAYLOGS_QUERY_TIMEOUT_S: z.coerce.number().int().min(1).default(30).describe('max_execution_time for API queries, in seconds.'),
+  QUAYLOGS_TRUST_PROXY: bool.default(false).describe('Trust X-Forwarded-* headers (behind a load balancer).'),
+});
+
+export type QuaylogsConfig = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads and validates the environment once. Throws ConfigError with one line per problem. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): QuaylogsConfig {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v !== '') input[key] = v;
+  }
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  return parsed.data;
+}
+
+/** Name, default and description of every variable, for the README and `quaylogs --help`. */
+export function describeConfig(): { name: string; description: string }[] {
+  return Object.entries(configSchema.shape).map(([name, schema]) => ({
+    name,
+    description: (schema as z.ZodType).description ?? '',
+  }));
+}
