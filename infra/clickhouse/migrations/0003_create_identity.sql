@@ -37,11 +37,20 @@ CREATE TABLE IF NOT EXISTS app_tokens
     code_sealed   String,
     created       DateTime64(3, 'UTC'),
     expiration    Nullable(DateTime64(3, 'UTC')),
-    last_accessed Nullable(DateTime64(3, 'UTC')),
     version       UInt64,
     is_deleted    UInt8 DEFAULT 0
 )
 ENGINE = ReplacingMergeTree(version, is_deleted)
+ORDER BY uuid;
+
+-- When each app token was last used. Kept apart from app_tokens so that recording
+-- a use can never overwrite (and so undo) a concurrent revocation.
+CREATE TABLE IF NOT EXISTS app_token_access
+(
+    uuid          String,
+    last_accessed DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(last_accessed)
 ORDER BY uuid;
 
 -- What quaylogs knows about Quay accounts (for avatars and namespace kinds).

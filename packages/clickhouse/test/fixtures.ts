@@ -15,6 +15,7 @@ export const MUTABLE_TABLES = [
   'users',
   'grants',
   'app_tokens',
+  'app_token_access',
   'accounts',
 ];
 

@@ -11,6 +11,11 @@ export interface PageCursor {
   /** The row's event_key (UInt128) as a decimal string. */
   eventKey: string;
   source: string;
+  /**
+   * The window (ISO-8601 instants) the walk started with. A default window moves with
+   * "now", so a continued walk must keep the window of its first page.
+   */
+  window?: { start: string; end: string };
 }
 
 /** Quay's page tokens live 2 days; ours too. */
@@ -30,6 +35,7 @@ const payloadSchema = z.object({
     datetime: z.string().regex(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,9})?$/),
     eventKey: z.string().regex(/^\d{1,39}$/),
     source: z.string(),
+    window: z.object({ start: z.string().datetime(), end: z.string().datetime() }).optional(),
   }),
   s: z.string(),
   e: z.number().int(),
@@ -70,7 +76,12 @@ export function encodePageToken(
 ): string {
   const payload = {
     v: VERSION,
-    c: { datetime: cursor.datetime, eventKey: cursor.eventKey, source: cursor.source },
+    c: {
+      datetime: cursor.datetime,
+      eventKey: cursor.eventKey,
+      source: cursor.source,
+      ...(cursor.window ? { window: { start: cursor.window.start, end: cursor.window.end } } : {}),
+    },
     s: scopeTag(scope),
     e: Math.floor(now.getTime() / 1000) + ttlSeconds,
   };
@@ -110,7 +121,12 @@ export function decodePageToken(
     const { c, s, e } = parsed.data;
     if (s !== scopeTag(scope)) return null;
     if (Math.floor(now.getTime() / 1000) >= e) return null;
-    return { datetime: c.datetime, eventKey: c.eventKey, source: c.source };
+    return {
+      datetime: c.datetime,
+      eventKey: c.eventKey,
+      source: c.source,
+      ...(c.window ? { window: { start: c.window.start, end: c.window.end } } : {}),
+    };
   } catch {
     return null;
   }

@@ -159,3 +159,10 @@ export class AliasTable {
     return u - i < this.prob[i]! ? i : this.alias[i]!;
   }
 }
+
+/** `n` random bytes drawn from `rng`. */
+export function randomBytesFrom(rng: Rng, n: number): Buffer {
+  const b = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) b[i] = rng.next() & 255;
+  return b;
+}

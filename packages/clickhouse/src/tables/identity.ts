@@ -88,15 +88,20 @@ export async function putGrants(store: ClickHouseStore, username: string, grants
   });
 }
 
-const TOKEN_COLUMNS = `uuid, username, title, token_hash, code_sealed, toString(created) AS created,
-  if(isNull(expiration), NULL, toString(expiration)) AS expiration,
-  if(isNull(last_accessed), NULL, toString(last_accessed)) AS last_accessed`;
+const TOKEN_SELECT = `SELECT t.uuid AS uuid, t.username AS username, t.title AS title, t.token_hash AS token_hash,
+    t.code_sealed AS code_sealed, toString(t.created) AS created,
+    if(isNull(t.expiration), NULL, toString(t.expiration)) AS expiration,
+    if(isNull(a.last_accessed), NULL, toString(a.last_accessed)) AS last_accessed
+  FROM app_tokens AS t FINAL
+  LEFT JOIN (SELECT uuid, max(last_accessed) AS last_accessed FROM app_token_access GROUP BY uuid) AS a ON a.uuid = t.uuid`;
+const TOKEN_SETTINGS = { join_use_nulls: 1 };
 
 export async function findAppTokenByHash(store: ClickHouseStore, tokenHash: string): Promise<AppTokenRecord | null> {
   const rows = await store.query<AppTokenRecord>({
     name: 'identity.findTokenByHash',
-    sql: `SELECT ${TOKEN_COLUMNS} FROM app_tokens FINAL WHERE token_hash = {tokenHash:String}`,
+    sql: `${TOKEN_SELECT} WHERE t.token_hash = {tokenHash:String}`,
     params: { tokenHash },
+    settings: TOKEN_SETTINGS,
   });
   return rows[0] ?? null;
 }
@@ -104,8 +109,9 @@ export async function findAppTokenByHash(store: ClickHouseStore, tokenHash: stri
 export async function getAppToken(store: ClickHouseStore, uuid: string): Promise<AppTokenRecord | null> {
   const rows = await store.query<AppTokenRecord>({
     name: 'identity.getToken',
-    sql: `SELECT ${TOKEN_COLUMNS} FROM app_tokens FINAL WHERE uuid = {uuid:String}`,
+    sql: `${TOKEN_SELECT} WHERE t.uuid = {uuid:String}`,
     params: { uuid },
+    settings: TOKEN_SETTINGS,
   });
   return rows[0] ?? null;
 }
@@ -113,15 +119,26 @@ export async function getAppToken(store: ClickHouseStore, uuid: string): Promise
 export async function listAppTokens(store: ClickHouseStore, username: string): Promise<AppTokenRecord[]> {
   return store.query<AppTokenRecord>({
     name: 'identity.listTokens',
-    sql: `SELECT ${TOKEN_COLUMNS} FROM app_tokens FINAL WHERE username = {username:String} ORDER BY created, uuid`,
+    sql: `${TOKEN_SELECT} WHERE t.username = {username:String} ORDER BY t.created, t.uuid`,
     params: { username },
+    settings: TOKEN_SETTINGS,
   });
 }
 
-/** Writes a token row (create, touch or revoke: a newer version replaces the older). */
-export async function putAppToken(store: ClickHouseStore, token: AppTokenRecord, deleted = false): Promise<void> {
+/** Writes a token row (create or revoke: a newer version replaces the older). */
+export async function putAppToken(
+  store: ClickHouseStore,
+  token: Omit<AppTokenRecord, 'last_accessed'>,
+  deleted = false,
+): Promise<void> {
+  const { uuid, username, title, token_hash, code_sealed, created, expiration } = token;
   await store.insert({
     table: 'app_tokens',
-    rows: [{ ...token, version: nextVersion(), is_deleted: deleted ? 1 : 0 }],
+    rows: [{ uuid, username, title, token_hash, code_sealed, created, expiration, version: nextVersion(), is_deleted: deleted ? 1 : 0 }],
   });
+}
+
+/** Records that a token was used (kept apart from app_tokens; see migration 0003). */
+export async function touchAppToken(store: ClickHouseStore, uuid: string, at: Date): Promise<void> {
+  await store.insert({ table: 'app_token_access', rows: [{ uuid, last_accessed: chTime(at) }] });
 }

@@ -123,3 +123,14 @@ export async function countUsageLogs(store: ClickHouseStore): Promise<number> {
   const [r] = await store.query<{ n: string }>({ name: 'usageLogs.count', sql: 'SELECT count() AS n FROM usage_logs' });
   return Number(r?.n ?? 0);
 }
+
+/** Whether quaylogs holds any entry of this repository (the API's 404 for unknown repositories). */
+export async function repositoryExists(store: ClickHouseStore, namespace: string, repository: string): Promise<boolean> {
+  const rows = await store.query<{ ok: number }>({
+    name: 'usageLogs.repositoryExists',
+    sql: `SELECT 1 AS ok FROM usage_daily_repo
+          WHERE namespace = {namespace:String} AND repository = {repository:String} LIMIT 1`,
+    params: { namespace, repository },
+  });
+  return rows.length > 0;
+}

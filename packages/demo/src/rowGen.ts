@@ -1,0 +1,311 @@
+/**
+ * The row generator's state machine. One `RowGen` walks the rows of a run in
+ * order; kind handlers (repoKinds.ts, accountKinds.ts) fill the per-row fields
+ * through the helpers below. Everything is deterministic in (options, index).
+ */
+import type { UsageLogRow } from '../../core/src/usageLog.ts';
+import { EventKeyer } from './eventKey.ts';
+import { KIND_NAMES, KIND_WEIGHTS } from './kindMix.ts';
+import { API_AGENTS, MEDIA_TYPES, REGISTRY_AGENTS, TAGS } from './names.ts';
+import { AliasTable, Rng, hex8, mix32, uuidFrom } from './rng.ts';
+import { Timeline } from './timeline.ts';
+import type { ActorModel, IpModel, NsModel, RepoModel, WorldModel } from './world.ts';
+
+/** How the request reached Quay: decides extended-logging auth_type. */
+export const Channel = { Registry: 0, V2Auth: 1, Api: 2 } as const;
+export type Channel = (typeof Channel)[keyof typeof Channel];
+
+export type KindHandler = (g: RowGen) => void;
+
+export const QUAY_HOST = 'quay.example.com';
+/** Share of rows that reuse the previous row's datetime (same millisecond). */
+const SAME_TIME_RATE = 0.005;
+/** Of those, share that repeat the whole previous pull (identical entries). */
+const IDENTICAL_PULL_RATE = 0.4;
+/** Extended action logging was switched on for the last 4 % of the window. */
+const EXTENDED_TAIL = 0.04;
+const NO_IP_RATE = 0.003;
+
+const REG_UA_JSON = REGISTRY_AGENTS.map(([ua]) => JSON.stringify(ua));
+const API_UA_JSON = API_AGENTS.map(([ua]) => JSON.stringify(ua));
+const TAG_JSON = TAGS.map((t) => JSON.stringify(t));
+const MEDIA_JSON = MEDIA_TYPES.map((m) => JSON.stringify(m));
+
+export interface RunSpec {
+  rows: number;
+  seed: number;
+  now: number;
+  days: number;
+  source: string;
+}
+
+export class RowGen {
+  readonly rng: Rng;
+  readonly world: WorldModel;
+  readonly timeline: Timeline;
+  private readonly keyer: EventKeyer;
+  private readonly kindAlias: AliasTable;
+  private readonly regUaAlias: AliasTable;
+  private readonly apiUaAlias: AliasTable;
+  private readonly handlers: KindHandler[];
+  private readonly spec: RunSpec;
+  private readonly extendedFrom: number;
+  private prev: UsageLogRow | null = null;
+  private index = 0;
+
+  // Per-row fields written by the handlers.
+  t = 0;
+  ns: NsModel | null = null;
+  repo: RepoModel | null = null;
+  namespace = '';
+  repository = '';
+  performer = '';
+  isRobot = false;
+  ip = '';
+  /** `,"resolved_ip":{…}` for the chosen address ('' when there is none). */
+  resolved = '';
+  metadata = '{}';
+  channel: Channel = Channel.Api;
+  /** Whether extended logging is on for this row; handlers then set `method`, `path` and `agent`. */
+  extended = false;
+  method = 'GET';
+  path = '';
+  agent = '';
+
+  constructor(spec: RunSpec, world: WorldModel, handlers: Record<string, KindHandler>) {
+    this.spec = spec;
+    this.world = world;
+    this.rng = Rng.fromLabel(`quaylogs-demo/rows/v1:${spec.seed}:${spec.source}`);
+    this.timeline = new Timeline(spec.now, spec.days, Rng.fromLabel(`quaylogs-demo/timeline/v1:${spec.seed}`));
+    this.keyer = new EventKeyer(spec.seed, spec.source);
+    this.kindAlias = new AliasTable(KIND_WEIGHTS);
+    this.regUaAlias = new AliasTable(REGISTRY_AGENTS.map(([, w]) => w));
+    this.apiUaAlias = new AliasTable(API_AGENTS.map(([, w]) => w));
+    this.handlers = KIND_NAMES.map((k) => {
+      const h = handlers[k];
+      if (h === undefined) throw new Error(`no demo handler for kind ${k}`);
+      return h;
+    });
+    this.extendedFrom = this.timeline.end - (this.timeline.end - this.timeline.start) * EXTENDED_TAIL;
+  }
+
+  /** The next `count` rows of the run. */
+  batch(count: number): UsageLogRow[] {
+    const out: UsageLogRow[] = new Array<UsageLogRow>(count);
+    for (let n = 0; n < count; n++) out[n] = this.nextRow();
+    return out;
+  }
+
+  private nextRow(): UsageLogRow {
+    const rng = this.rng;
+    const i = this.index++;
+    const u = (i + rng.float()) / this.spec.rows;
+    const prev = this.prev;
+    let datetime: string;
+    if (prev !== null && rng.float() < SAME_TIME_RATE) {
+      if (prev.kind === 'pull_repo' && rng.float() < IDENTICAL_PULL_RATE) {
+        const copy: UsageLogRow = { ...prev, event_key: this.keyer.keyAt(i) };
+        this.prev = copy;
+        return copy;
+      }
+      datetime = prev.datetime;
+      // t stays the previous row's time.
+    } else {
+      this.t = this.timeline.timeAt(u);
+      datetime = this.timeline.formatLast(this.t);
+    }
+
+    const kindId = this.kindAlias.sample(rng);
+    this.ns = null;
+    this.repo = null;
+    this.namespace = '';
+    this.repository = '';
+    this.performer = '';
+    this.isRobot = false;
+    this.ip = '';
+    this.resolved = '';
+    this.metadata = '{}';
+    this.channel = Channel.Api;
+    this.extended = this.t >= this.extendedFrom;
+    this.method = 'GET';
+    this.path = '';
+    this.agent = '';
+    this.handlers[kindId]!(this);
+
+    let requestUrl = '';
+    let httpMethod = '';
+    let userAgent = '';
+    let requestId = '';
+    let authType = '';
+    let performerKind = '';
+    let xff = '';
+    if (this.extended) {
+      requestUrl = `https://${QUAY_HOST}${this.path}`;
+      httpMethod = this.method;
+      userAgent = this.agent;
+      requestId = uuidFrom(rng);
+      if (this.performer === '') {
+        authType = 'anonymous';
+        performerKind = 'anonymous';
+      } else {
+        // (a cast: handlers changed `channel`, which the compiler cannot see)
+        const channel = this.channel as Channel;
+        performerKind = this.isRobot ? 'robot' : 'user';
+        authType = channel === Channel.Registry ? 'bearer' : channel === Channel.V2Auth ? 'basic' : 'session';
+        if (channel === Channel.Api && !this.isRobot && !this.agent.startsWith('Mozilla')) {
+          authType = 'oauth';
+          performerKind = 'oauth';
+        }
+      }
+      if (this.ip !== '' && rng.float() < 0.7) xff = this.ip;
+    }
+
+    const row: UsageLogRow = {
+      source: this.spec.source,
+      namespace: this.namespace,
+      repository: this.repository,
+      kind: KIND_NAMES[kindId]!,
+      performer: this.performer,
+      ip: this.ip,
+      datetime,
+      metadata: this.metadata,
+      event_key: this.keyer.keyAt(i),
+      request_url: requestUrl,
+      http_method: httpMethod,
+      user_agent: userAgent,
+      request_id: requestId,
+      auth_type: authType,
+      performer_kind: performerKind,
+      x_forwarded_for: xff,
+    };
+    this.prev = row;
+    return row;
+  }
+
+  // ---- helpers for kind handlers -------------------------------------------------------
+
+  /** A namespace that owns repositories (zipf) and one of its repositories (zipf). */
+  pickRepo(): RepoModel {
+    const w = this.world;
+    const ns = w.namespaces[w.active[w.activeAlias.sample(this.rng)]!]!;
+    const repo = ns.repos[ns.repoAlias!.sample(this.rng)]!;
+    this.ns = ns;
+    this.repo = repo;
+    this.namespace = ns.name;
+    this.repository = repo.name;
+    return repo;
+  }
+
+  /** An organization (zipf). */
+  pickOrg(): NsModel {
+    const w = this.world;
+    const ns = w.namespaces[w.orgs[w.orgAlias.sample(this.rng)]!]!;
+    this.ns = ns;
+    this.namespace = ns.name;
+    return ns;
+  }
+
+  /** Any user other than the superuser. */
+  pickUser(): ActorModel {
+    const w = this.world;
+    let u = this.rng.int(w.users.length);
+    if (u === w.superuser) u = w.quayuser;
+    return w.users[u]!;
+  }
+
+  /** A robot of the namespace (share `robotShare` when it has any) or a member. */
+  actorOf(ns: NsModel, robotShare: number): ActorModel {
+    const rng = this.rng;
+    if (ns.robots.length > 0 && rng.float() < robotShare) return this.world.robots[ns.robots[rng.skewed(ns.robots.length)]!]!;
+    return this.world.users[ns.members[rng.skewed(ns.members.length)]!]!;
+  }
+
+  /** An administrator of the namespace (the first members of an organization, the owner of a user namespace). */
+  adminOf(ns: NsModel): ActorModel {
+    const w = this.world;
+    if (!ns.isOrg) return w.users[ns.owner]!;
+    return w.users[ns.members[this.rng.int(Math.min(ns.members.length, 4))]!]!;
+  }
+
+  /** Make `a` the performer (null: anonymous), and take a client address for it. */
+  perform(a: ActorModel | null): void {
+    const rng = this.rng;
+    let ipm: IpModel;
+    const ips = this.world.ips;
+    if (a === null) {
+      ipm = ips[rng.int(ips.length)]!;
+    } else {
+      this.performer = a.name;
+      this.isRobot = a.isRobot;
+      const r = rng.float();
+      ipm = ips[(a.ip + (r < 0.8 ? 0 : r < 0.93 ? 1 : 2)) % ips.length]!;
+    }
+    if (rng.float() < NO_IP_RATE) return;
+    this.ip = ipm.ip;
+    this.resolved = ipm.resolved;
+  }
+
+  /** A registry client for the actor, as a JSON string literal (and `agent` for extended logging). */
+  registryAgent(a: ActorModel | null): string {
+    const i = a !== null && this.rng.float() < 0.85 ? a.ua : this.regUaAlias.sample(this.rng);
+    if (this.extended) this.agent = REGISTRY_AGENTS[i]![0];
+    return REG_UA_JSON[i]!;
+  }
+
+  /** A browser/API client, as a JSON string literal. */
+  apiAgent(): string {
+    const i = this.apiUaAlias.sample(this.rng);
+    if (this.extended) this.agent = API_AGENTS[i]![0];
+    return API_UA_JSON[i]!;
+  }
+
+  /** Marks an API call for extended logging. */
+  api(method: string, path: string): void {
+    this.channel = Channel.Api;
+    if (this.extended) {
+      this.method = method;
+      this.path = path;
+      if (this.agent === '') this.agent = API_AGENTS[this.apiUaAlias.sample(this.rng)]![0];
+    }
+  }
+
+  /** Tag slot: 0 is `latest` (40 %), then a skewed choice among eleven others. */
+  tagSlot(): number {
+    const r = this.rng.float();
+    if (r < 0.4) return 0;
+    const x = (r - 0.4) / 0.6;
+    return 1 + Math.floor(x * x * 11);
+  }
+
+  tagJson(repo: RepoModel, slot: number): string {
+    return slot === 0 ? '"latest"' : TAG_JSON[(repo.tagBase + slot) % TAGS.length]!;
+  }
+
+  tagName(repo: RepoModel, slot: number): string {
+    return slot === 0 ? 'latest' : TAGS[(repo.tagBase + slot) % TAGS.length]!;
+  }
+
+  /** Which manifest generation a tag of `repo` points at, at the row's time. */
+  generation(repo: RepoModel): number {
+    return Math.floor((this.t + repo.phase) / repo.period);
+  }
+
+  /** `sha256:` + 64 hex digits, stable for (repo, slot, generation). */
+  digest(repo: RepoModel, slot: number, gen: number): string {
+    let h = mix32(repo.key ^ Math.imul(slot + 1, 0x9e3779b1) ^ Math.imul(gen + 1, 0x85ebca77));
+    let s = 'sha256:';
+    for (let k = 0; k < 8; k++) {
+      h = mix32((h + 0x6d2b79f5) | 0);
+      s += hex8(h);
+    }
+    return s;
+  }
+
+  mediaJson(repo: RepoModel): string {
+    return MEDIA_JSON[repo.media]!;
+  }
+
+  uuid(): string {
+    return uuidFrom(this.rng);
+  }
+}

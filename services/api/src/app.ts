@@ -1,0 +1,105 @@
+/**
+ * The Fastify application: Quay-compatible /api/v1 routes, health, and Quay's
+ * error bodies for every 4xx. No input produces a 500: validation runs before
+ * handlers, and handlers raise typed errors.
+ */
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { ClickHouseStore } from '@quaylogs/clickhouse';
+import { insertUsageLogs } from '@quaylogs/clickhouse';
+import type { QuaylogsConfig } from '@quaylogs/config';
+import { MSG_BAD_REQUEST_GENERIC, quayApiError, randomEventKey } from '@quaylogs/core';
+import { Authenticator } from './auth.ts';
+import { type AppContext, type AuditWriter, baseUrl } from './context.ts';
+import { ApiError, MessageError } from './httpErrors.ts';
+import { RouteRegistry } from './routeRegistry.ts';
+import { registerAppTokenRoutes } from './routes/appTokens.ts';
+import { registerDiscoveryRoutes } from './routes/discovery.ts';
+import { registerHealthRoutes } from './routes/health.ts';
+import { registerLogRoutes } from './routes/logs.ts';
+import { registerSqlRoute } from './routes/sql.ts';
+
+export interface BuildAppOptions {
+  store: ClickHouseStore;
+  config: QuaylogsConfig;
+  secret: string;
+  /** Where quaylogs' own audit entries go (default: straight into usage_logs). */
+  audit?: AuditWriter;
+  logger?: boolean | object;
+}
+
+export const JSON_BODY_LIMIT = 1024 * 1024;
+
+/** Until the ingest stream exists, quaylogs' own audit entries are inserted directly. */
+export function directAuditWriter(store: ClickHouseStore): AuditWriter {
+  return {
+    async write(entries) {
+      await insertUsageLogs(
+        store,
+        entries.map((e) => ({ ...e, event_key: randomEventKey() })),
+      );
+    },
+  };
+}
+
+export async function buildApp(opts: BuildAppOptions): Promise<{ app: FastifyInstance; ctx: AppContext }> {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: JSON_BODY_LIMIT,
+    trustProxy: opts.config.QUAYLOGS_TRUST_PROXY,
+    // Quay ignores unknown query parameters; keep strings as strings.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    disableRequestLogging: false,
+    genReqId: () => crypto.randomUUID(),
+  });
+  const ctx: AppContext = {
+    store: opts.store,
+    config: opts.config,
+    secret: opts.secret,
+    registry: new RouteRegistry(),
+    auth: new Authenticator(opts.store),
+    audit: opts.audit ?? directAuditWriter(opts.store),
+    shuttingDown: false,
+  };
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const base = baseUrl(ctx, req);
+    if (err instanceof ApiError) {
+      return reply.code(err.status).send({ ...err.extra, ...quayApiError(err.errorType, err.message, base, err.status) });
+    }
+    if (err instanceof MessageError) return reply.code(err.status).send({ message: err.message });
+    if (err.validation) {
+      const detail = `${err.validationContext ?? 'request'} ${err.validation[0]?.instancePath ?? ''} ${err.validation[0]?.message ?? 'is invalid'}`
+        .replace(/\s+/g, ' ')
+        .trim();
+      return reply.code(400).send(quayApiError('invalid_request', detail, base, 400));
+    }
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return reply.code(415).send({
+        message: "Did not attempt to load JSON data because the request Content-Type was not 'application/json'.",
+      });
+    }
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send({ message: `Request body is larger than ${JSON_BODY_LIMIT} bytes` });
+    }
+    const status = err.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      // Malformed JSON, empty JSON body, bad Content-Length…: Flask's generic 400.
+      return reply.code(status).send({ message: status === 400 ? MSG_BAD_REQUEST_GENERIC : err.message });
+    }
+    req.log.error({ err }, 'request failed');
+    if (ctx.shuttingDown) return reply.code(503).send({ message: 'quaylogs is shutting down' });
+    return reply.code(500).send({ message: 'Internal Server Error' });
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send(quayApiError('not_found', 'Not Found', baseUrl(ctx, req), 404));
+  });
+
+  registerHealthRoutes(app, ctx);
+  registerLogRoutes(app, ctx);
+  registerAppTokenRoutes(app, ctx);
+  registerSqlRoute(app, ctx);
+  registerDiscoveryRoutes(app, ctx);
+  await app.ready();
+  return { app, ctx };
+}

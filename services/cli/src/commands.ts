@@ -1,0 +1,178 @@
+/**
+ * What each `quaylogs` command does. Errors a user can fix end the process with
+ * one line on stderr and exit code 1, never a stack trace.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildApp, checkReadOnlySql, ensureBootstrapAdmin } from '@quaylogs/api';
+import { type ClickHouseStore, migrate, openStore, StoreError, StoreLockedError } from '@quaylogs/clickhouse';
+import { ConfigError, loadConfig, type QuaylogsConfig } from '@quaylogs/config';
+import { loadDemo, storeIsEmpty } from './demoLoad.ts';
+import { rowProgress } from './progress.ts';
+import { loadOrCreateAdminToken, loadOrCreateSecret } from './secret.ts';
+import { printRows } from './table.ts';
+
+export function fail(message: string): never {
+  process.stderr.write(`quaylogs: ${message}\n`);
+  process.exit(1);
+}
+
+function config(): QuaylogsConfig {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+}
+
+async function open(cfg: QuaylogsConfig): Promise<ClickHouseStore> {
+  try {
+    return await openStore(cfg);
+  } catch (err) {
+    if (err instanceof StoreError) fail(err.message);
+    fail(`cannot reach ClickHouse: ${(err as Error).message}`);
+  }
+}
+
+async function migrated(cfg: QuaylogsConfig): Promise<ClickHouseStore> {
+  const store = await open(cfg);
+  await migrate(store, { log: (l) => process.stderr.write(`migrations: ${l}\n`) });
+  return store;
+}
+
+async function fillDemo(store: ClickHouseStore, rows: number, seed: number): Promise<void> {
+  const bar = rowProgress('demo data', rows);
+  const t0 = Date.now();
+  const res = await loadDemo(store, { rows, seed }, (n) => bar.update(n));
+  bar.stop();
+  process.stderr.write(
+    `demo data: ${res.rows.toLocaleString('en-US')} log entries, ${res.accounts} accounts in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+  );
+}
+
+export async function runUp(opts: { demoRows: number; seed: number; port?: number }): Promise<void> {
+  const cfg = config();
+  if (opts.port !== undefined) cfg.QUAYLOGS_PORT = opts.port;
+  const store = await migrated(cfg);
+  if (opts.demoRows > 0) {
+    if (await storeIsEmpty(store)) await fillDemo(store, opts.demoRows, opts.seed);
+    else process.stderr.write('demo data: the store already holds logs; not adding demo rows\n');
+  }
+  const secret = loadOrCreateSecret(cfg.QUAYLOGS_DATA_DIR, cfg.QUAYLOGS_SECRET);
+  const { app, ctx } = await buildApp({
+    store,
+    config: cfg,
+    secret,
+    logger: { level: cfg.QUAYLOGS_LOG_LEVEL, redact: ['req.headers.authorization'] },
+  });
+  let tokenNote: string;
+  if (cfg.QUAYLOGS_BOOTSTRAP_TOKEN) {
+    await ensureBootstrapAdmin(ctx, cfg.QUAYLOGS_BOOTSTRAP_TOKEN);
+    tokenNote = 'superuser `admin` authenticates with QUAYLOGS_BOOTSTRAP_TOKEN';
+  } else {
+    const admin = loadOrCreateAdminToken(cfg.QUAYLOGS_DATA_DIR);
+    await ensureBootstrapAdmin(ctx, admin.token);
+    tokenNote = `superuser \`admin\` token is in ${admin.file} (set QUAYLOGS_BOOTSTRAP_TOKEN to choose it)`;
+  }
+  try {
+    await app.listen({ host: cfg.QUAYLOGS_HOST, port: cfg.QUAYLOGS_PORT });
+  } catch (err) {
+    await store.close();
+    fail(`cannot listen on ${cfg.QUAYLOGS_HOST}:${cfg.QUAYLOGS_PORT}: ${(err as Error).message}`);
+  }
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : cfg.QUAYLOGS_PORT;
+  process.stderr.write(`quaylogs is serving http://${cfg.QUAYLOGS_HOST}:${port} (${store.backend} ClickHouse); ${tokenNote}\n`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`quaylogs: ${signal} received, shutting down\n`);
+    const deadline = setTimeout(() => {
+      process.stderr.write('quaylogs: shutdown deadline passed, exiting\n');
+      process.exit(1);
+    }, cfg.QUAYLOGS_SHUTDOWN_TIMEOUT_MS);
+    deadline.unref();
+    ctx.shuttingDown = true; // readiness fails first
+    await app.close(); // stop accepting, finish in-flight requests
+    await store.close(); // then the store
+    clearTimeout(deadline);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+export async function runMigrate(): Promise<void> {
+  const cfg = config();
+  const store = await open(cfg);
+  const res = await migrate(store, { log: (l) => process.stdout.write(`${l}\n`) });
+  process.stdout.write(`${res.applied.length} applied, ${res.alreadyApplied.length} already applied\n`);
+  await store.close();
+}
+
+export async function runDemo(opts: { rows: number; seed: number; force: boolean }): Promise<void> {
+  const cfg = config();
+  const store = await migrated(cfg);
+  if (!opts.force && !(await storeIsEmpty(store))) {
+    await store.close();
+    fail('the store already holds logs; use --force to add demo rows anyway');
+  }
+  await fillDemo(store, opts.rows, opts.seed);
+  await store.close();
+}
+
+export async function runSql(query: string, opts: { json: boolean; url?: string; token?: string }): Promise<void> {
+  const checked = checkReadOnlySql(query);
+  if (!checked.ok) fail(checked.reason);
+  const cfg = config();
+  let rows: Record<string, unknown>[];
+  let viaServer = opts.url !== undefined;
+  let store: ClickHouseStore | null = null;
+  if (!viaServer) {
+    try {
+      store = await openStore(cfg);
+    } catch (err) {
+      if (err instanceof StoreLockedError) viaServer = true;
+      else if (err instanceof StoreError) fail(err.message);
+      else fail(`cannot reach ClickHouse: ${(err as Error).message}`);
+    }
+  }
+  if (store) {
+    try {
+      rows = await store.query({ name: 'cli.sql', sql: checked.sql, settings: checked.settings });
+    } catch (err) {
+      fail(String((err as Error).message).split('\n')[0]!);
+    } finally {
+      await store.close();
+    }
+  } else {
+    rows = await sqlViaServer(cfg, query, opts);
+  }
+  printRows(rows, opts.json);
+}
+
+async function sqlViaServer(cfg: QuaylogsConfig, query: string, opts: { url?: string; token?: string }) {
+  const host = cfg.QUAYLOGS_HOST === '0.0.0.0' ? '127.0.0.1' : cfg.QUAYLOGS_HOST;
+  const url = (opts.url ?? `http://${host}:${cfg.QUAYLOGS_PORT}`).replace(/\/+$/, '');
+  const tokenFile = join(cfg.QUAYLOGS_DATA_DIR, 'admin-token');
+  const token =
+    opts.token ?? cfg.QUAYLOGS_BOOTSTRAP_TOKEN ?? (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : undefined);
+  if (!token) fail('the embedded store is held by a running quaylogs; give a superuser token with --token or QUAYLOGS_BOOTSTRAP_TOKEN');
+  let res: Response;
+  try {
+    res = await fetch(`${url}/api/v1/superuser/sql`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ query }),
+      signal: AbortSignal.timeout(120_000),
+    });
+  } catch (err) {
+    fail(`the embedded store is held by another process and ${url} does not answer: ${(err as Error).message}`);
+  }
+  const body = (await res.json().catch(() => ({}))) as { rows?: Record<string, unknown>[]; detail?: string; message?: string };
+  if (!res.ok) fail(`${res.status}: ${body.detail ?? body.message ?? 'request failed'}`);
+  return body.rows ?? [];
+}

@@ -1,0 +1,34 @@
+/**
+ * Fills the store with generated demo logs (the same generator the benchmark
+ * suite uses), streaming JSONEachRow batches so memory stays flat.
+ */
+import { type ClickHouseStore, countUsageLogs, upsertAccounts } from '@quaylogs/clickhouse';
+import { demoRows, demoWorld, type DemoOptions } from '@quaylogs/demo';
+
+export async function loadDemo(
+  store: ClickHouseStore,
+  opts: DemoOptions,
+  onProgress?: (rows: number) => void,
+): Promise<{ rows: number; accounts: number }> {
+  const world = demoWorld(opts);
+  await upsertAccounts(store, opts.source ?? 'demo', world.accounts);
+  async function* lines() {
+    for (const batch of demoRows(opts, 20_000)) {
+      let text = '';
+      for (const row of batch) text += JSON.stringify(row) + '\n';
+      yield text;
+    }
+  }
+  const res = await store.insertStream({
+    table: 'usage_logs',
+    source: lines(),
+    batchBytes: 32 * 1024 * 1024,
+    onProgress: (p) => onProgress?.(p.rows),
+  });
+  return { rows: res.rows, accounts: world.accounts.length };
+}
+
+/** True when the store holds no usage logs yet (demo data only fills an empty store). */
+export async function storeIsEmpty(store: ClickHouseStore): Promise<boolean> {
+  return (await countUsageLogs(store)) === 0;
+}
