@@ -60,6 +60,42 @@ export const configSchema = z.object({
   QUAYLOGS_MAX_AGGREGATE_DAYS: z.coerce.number().int().min(0).default(0).describe('Optional cap on aggregate ranges in days (0 = no cap; Quay caps at 31).'),
   QUAYLOGS_QUERY_TIMEOUT_S: z.coerce.number().int().min(1).default(30).describe('max_execution_time for API queries, in seconds.'),
   QUAYLOGS_TRUST_PROXY: bool.default(false).describe('Trust X-Forwarded-* headers (behind a load balancer).'),
+
+  // ---- Redis: queues and the ingest stream ----
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'REDIS_URL must start with redis:// or rediss://')
+    .optional()
+    .describe('Redis for the ingest stream and queues. Unset: quaylogs starts its own redis-server with data under QUAYLOGS_DATA_DIR/redis.'),
+  QUAYLOGS_ROLES: z
+    .string()
+    .default('api,loader,poller,exporter')
+    .describe('Roles this process runs (comma-separated): api, loader, poller, exporter.'),
+
+  // ---- ingestion ----
+  QUAYLOGS_HEC_TOKENS: z
+    .string()
+    .optional()
+    .describe('Splunk HEC tokens, `source=token,source2=token2`: each token names the registry its events belong to.'),
+  QUAYLOGS_HEC_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(8 * 1024 * 1024).describe('Largest HEC request body accepted (after gzip decoding), in bytes.'),
+  QUAYLOGS_CONFIG: z.string().optional().describe('YAML file listing polled Quay sources (see README "Polling Quay").'),
+  QUAYLOGS_LOADER_BATCH_ROWS: z.coerce.number().int().min(1).default(50_000).describe('The loader inserts at most this many rows per batch.'),
+  QUAYLOGS_LOADER_BATCH_MS: z.coerce.number().int().min(1).default(250).describe('The loader flushes a partial batch after this many milliseconds.'),
+
+  // ---- exports ----
+  QUAYLOGS_EXPORT_LINK_TTL: duration.default('7d').describe('Lifetime of export download links, e.g. 7d.'),
+  QUAYLOGS_CALLBACK_SECRET: z
+    .string()
+    .optional()
+    .describe('Standard Webhooks secret (`whsec_…` or raw) that signs export callbacks. Generated into the data dir when unset.'),
+  QUAYLOGS_SSRF_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .describe('Hosts or CIDRs export callbacks may reach although private (comma-separated), like Quay\'s SSRF_ALLOWED_HOSTS.'),
+  QUAYLOGS_SMTP_URL: z.string().optional().describe('SMTP server for export e-mails, e.g. smtp://user:pass@mail:587.'),
+  QUAYLOGS_MAIL_FROM: z.string().default('quaylogs <quaylogs@localhost>').describe('Sender of export e-mails.'),
+  QUAYLOGS_MAIL_ATTACH_MAX_BYTES: z.coerce.number().int().min(0).default(5 * 1024 * 1024).describe('Attach the export file to the e-mail when it is smaller than this.'),
+  QUAYLOGS_REGISTRY_TITLE: z.string().default('Project Quay').describe("Registry title in export e-mails (Quay's REGISTRY_TITLE_SHORT)."),
 });
 
 export type QuaylogsConfig = z.infer<typeof configSchema>;

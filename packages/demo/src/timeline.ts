@@ -10,8 +10,17 @@ import type { Rng } from './rng.ts';
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-export const PAD2: readonly string[] = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
-export const PAD3: readonly string[] = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+const PAD2: readonly string[] = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
+const PAD3: readonly string[] = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+/** `SS.mmm` for every millisecond of a minute (built on first use). */
+let secondsMillis: string[] | null = null;
+function secMs(): string[] {
+  if (secondsMillis === null) {
+    secondsMillis = new Array<string>(60000);
+    for (let s = 0; s < 60; s++) for (let m = 0; m < 1000; m++) secondsMillis[s * 1000 + m] = PAD2[s]! + '.' + PAD3[m]!;
+  }
+  return secondsMillis;
+}
 
 /** Relative traffic by UTC hour of day: Europe's morning through America's afternoon. */
 function diurnal(hour: number): number {
@@ -31,6 +40,11 @@ export class Timeline {
   private readonly prefix: string[];
   private readonly n: number;
   private cursor = 0;
+  /** Bucket of the last `timeAt` call, and its 60 `YYYY-MM-DD HH:MM:` prefixes. */
+  private lastBucket = 0;
+  private minutesOf = -1;
+  private readonly minutes: string[] = new Array<string>(60);
+  private readonly secMs = secMs();
 
   constructor(now: number, days: number, rng: Rng) {
     this.end = now;
@@ -108,18 +122,16 @@ export class Timeline {
     return this.bStart[j]! + off;
   }
 
-  /** Bucket of the last `timeAt` call (for `format`). */
-  private lastBucket = 0;
-
   /** ClickHouse text of the time returned by the last `timeAt` call. */
   formatLast(t: number): string {
     const j = this.lastBucket;
-    let x = t - this.hourFloor[j]!;
+    if (this.minutesOf !== j) {
+      for (let m = 0; m < 60; m++) this.minutes[m] = this.prefix[j]! + PAD2[m]! + ':';
+      this.minutesOf = j;
+    }
+    const x = t - this.hourFloor[j]!;
     const mm = Math.floor(x / 60000);
-    x -= mm * 60000;
-    const ss = Math.floor(x / 1000);
-    x -= ss * 1000;
-    return this.prefix[j]! + PAD2[mm]! + ':' + PAD2[ss]! + '.' + PAD3[x]!;
+    return this.minutes[mm]! + this.secMs[x - mm * 60000]!;
   }
 }
 

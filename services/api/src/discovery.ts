@@ -124,7 +124,7 @@ function toSwaggerPath(url: string): SwaggerPath {
   const mapped = url.replace(pair, `/:${REPOSITORY_PARAM}`);
   const args: string[] = [];
   // Fastify: `:name`, optionally `:name(regex)`; `::` is an escaped literal colon.
-  const path = mapped.replace(/::|:(\w+)(?:\((?:\\.|[^)])*\))?/g, (whole: string, name: string | undefined) => {
+  const path = mapped.replace(/::|:(\w+)(?:\((?:\\.|[^)])*\))?/g, (_match: string, name: string | undefined) => {
     if (name === undefined) return ':';
     args.push(name);
     return `{${name}}`;

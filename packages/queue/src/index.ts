@@ -1,0 +1,3 @@
+export * from './redis.ts';
+export * from './ingestStream.ts';
+export * from './queueCatalog.ts';
