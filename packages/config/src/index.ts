@@ -83,7 +83,7 @@ export const configSchema = z.object({
   QUAYLOGS_LOADER_BATCH_MS: z.coerce.number().int().min(1).default(250).describe('The loader flushes a partial batch after this many milliseconds.'),
 
   // ---- exports ----
-  QUAYLOGS_EXPORT_LINK_TTL: duration.default('7d').describe('Lifetime of export download links, e.g. 7d.'),
+  QUAYLOGS_EXPORT_LINK_TTL: z.string().default('7d').pipe(duration).describe('Lifetime of export download links, e.g. 7d.'),
   QUAYLOGS_CALLBACK_SECRET: z
     .string()
     .optional()
