@@ -31,21 +31,19 @@ function registry(kind: 'pull' | 'push' | 'verb'): KindHandler {
     const actor = rng.float() < anonShare ? null : g.actorOf(g.ns!, robotShare);
     g.perform(actor);
     g.channel = Channel.Registry;
-    const ua = g.registryAgent(actor);
     const slot = g.tagSlot();
+    const ctx = actor === null ? '' : actor.ctx;
     let ref: string;
-    let refFrag: string;
     if (digestShare > 0 && rng.float() < digestShare) {
       ref = g.digest(repo, slot, g.generation(repo));
-      refFrag = ',"manifest_digest":"' + ref + '","mediaType":' + g.mediaJson(repo);
+      g.metadata = repo.open + g.agentThenDigest(actor) + ref + repo.digestMedia + ctx + g.close;
     } else if (kind === 'verb') {
       ref = g.tagName(repo, slot);
-      refFrag = ',"tag":' + g.tagJson(repo, slot) + ',"verb":"squash"';
+      g.metadata = repo.open + g.agentThenTag(actor) + g.tagJson(repo, slot) + ',"verb":"squash"' + ctx + g.close;
     } else {
       ref = g.tagName(repo, slot);
-      refFrag = ',"tag":' + g.tagJson(repo, slot) + ',"mediaType":' + g.mediaJson(repo);
+      g.metadata = repo.open + g.agentThenTag(actor) + repo.tagMedia[slot]! + ctx + g.close;
     }
-    g.metadata = '{' + repo.frag + ',"user-agent":' + ua + refFrag + (actor === null ? '' : ',' + actor.ctx) + g.resolved + '}';
     if (g.extended) {
       g.method = kind === 'push' ? 'PUT' : 'GET';
       g.path = kind === 'verb' ? `/c1/squash/${g.namespace}/${repo.name}/${ref}` : `/v2/${g.namespace}/${repo.name}/manifests/${ref}`;
@@ -93,7 +91,7 @@ const deleteTag: KindHandler = (g) => {
     g.channel = Channel.Registry;
     const ua = g.registryAgent(actor);
     const d = g.digest(repo, slot, g.generation(repo));
-    g.metadata = '{' + repo.frag + ',"user-agent":' + ua + ',"tag":' + g.tagJson(repo, slot) + ',"digest":"' + d + '",' + actor.ctx + g.resolved + '}';
+    g.metadata = repo.open + ua + ',"tag":' + g.tagJson(repo, slot) + ',"digest":"' + d + '"' + actor.ctx + g.close;
     if (g.extended) {
       g.method = 'DELETE';
       g.path = `/v2/${g.namespace}/${repo.name}/manifests/${d}`;

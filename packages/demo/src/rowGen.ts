@@ -6,10 +6,10 @@
 import type { UsageLogRow } from '../../core/src/usageLog.ts';
 import { EventKeyer } from './eventKey.ts';
 import { KIND_NAMES, KIND_WEIGHTS } from './kindMix.ts';
-import { API_AGENTS, MEDIA_TYPES, REGISTRY_AGENTS, TAGS } from './names.ts';
-import { AliasTable, Rng, hex8, mix32, uuidFrom } from './rng.ts';
+import { API_AGENTS, REGISTRY_AGENTS, TAGS } from './names.ts';
+import { AliasTable, Rng, mix32, uuidFrom } from './rng.ts';
 import { Timeline } from './timeline.ts';
-import type { ActorModel, IpModel, NsModel, RepoModel, WorldModel } from './world.ts';
+import { tagOf, type ActorModel, type IpModel, type NsModel, type RepoModel, type WorldModel } from './world.ts';
 
 /** How the request reached Quay: decides extended-logging auth_type. */
 export const Channel = { Registry: 0, V2Auth: 1, Api: 2 } as const;
@@ -25,11 +25,14 @@ const IDENTICAL_PULL_RATE = 0.4;
 /** Extended action logging was switched on for the last 4 % of the window. */
 const EXTENDED_TAIL = 0.04;
 const NO_IP_RATE = 0.003;
+const DIGEST_CACHE_MASK = 8191;
+const HEX4: readonly string[] = Array.from({ length: 65536 }, (_, i) => i.toString(16).padStart(4, '0'));
 
 const REG_UA_JSON = REGISTRY_AGENTS.map(([ua]) => JSON.stringify(ua));
+const REG_UA_TAG = REG_UA_JSON.map((ua) => `${ua},"tag":`);
+const REG_UA_DIGEST = REG_UA_JSON.map((ua) => `${ua},"manifest_digest":"`);
 const API_UA_JSON = API_AGENTS.map(([ua]) => JSON.stringify(ua));
 const TAG_JSON = TAGS.map((t) => JSON.stringify(t));
-const MEDIA_JSON = MEDIA_TYPES.map((m) => JSON.stringify(m));
 
 export interface RunSpec {
   rows: number;
@@ -51,6 +54,8 @@ export class RowGen {
   private readonly spec: RunSpec;
   private readonly extendedFrom: number;
   private prev: UsageLogRow | null = null;
+  private readonly digestKeys = new Uint32Array(DIGEST_CACHE_MASK + 1);
+  private readonly digestVals: Array<string | undefined> = new Array<string | undefined>(DIGEST_CACHE_MASK + 1);
   private index = 0;
 
   // Per-row fields written by the handlers.
@@ -62,8 +67,8 @@ export class RowGen {
   performer = '';
   isRobot = false;
   ip = '';
-  /** `,"resolved_ip":{…}` for the chosen address ('' when there is none). */
-  resolved = '';
+  /** `,"resolved_ip":{…}}` for the chosen address (`}` when there is none): closes registry metadata. */
+  close = '}';
   metadata = '{}';
   channel: Channel = Channel.Api;
   /** Whether extended logging is on for this row; handlers then set `method`, `path` and `agent`. */
@@ -123,7 +128,7 @@ export class RowGen {
     this.performer = '';
     this.isRobot = false;
     this.ip = '';
-    this.resolved = '';
+    this.close = '}';
     this.metadata = '{}';
     this.channel = Channel.Api;
     this.extended = this.t >= this.extendedFrom;
@@ -242,14 +247,29 @@ export class RowGen {
     }
     if (rng.float() < NO_IP_RATE) return;
     this.ip = ipm.ip;
-    this.resolved = ipm.resolved;
+    this.close = ipm.close;
   }
 
-  /** A registry client for the actor, as a JSON string literal (and `agent` for extended logging). */
-  registryAgent(a: ActorModel | null): string {
+  /** A registry client for the actor (index in REGISTRY_AGENTS; sets `agent` for extended logging). */
+  registryAgentIndex(a: ActorModel | null): number {
     const i = a !== null && this.rng.float() < 0.85 ? a.ua : this.regUaAlias.sample(this.rng);
     if (this.extended) this.agent = REGISTRY_AGENTS[i]![0];
-    return REG_UA_JSON[i]!;
+    return i;
+  }
+
+  /** A registry client for the actor, as a JSON string literal. */
+  registryAgent(a: ActorModel | null): string {
+    return REG_UA_JSON[this.registryAgentIndex(a)]!;
+  }
+
+  /** `<agent>,"tag":` */
+  agentThenTag(a: ActorModel | null): string {
+    return REG_UA_TAG[this.registryAgentIndex(a)]!;
+  }
+
+  /** `<agent>,"manifest_digest":"` */
+  agentThenDigest(a: ActorModel | null): string {
+    return REG_UA_DIGEST[this.registryAgentIndex(a)]!;
   }
 
   /** A browser/API client, as a JSON string literal. */
@@ -282,7 +302,7 @@ export class RowGen {
   }
 
   tagName(repo: RepoModel, slot: number): string {
-    return slot === 0 ? 'latest' : TAGS[(repo.tagBase + slot) % TAGS.length]!;
+    return tagOf(repo.tagBase, slot);
   }
 
   /** Which manifest generation a tag of `repo` points at, at the row's time. */
@@ -292,17 +312,19 @@ export class RowGen {
 
   /** `sha256:` + 64 hex digits, stable for (repo, slot, generation). */
   digest(repo: RepoModel, slot: number, gen: number): string {
-    let h = mix32(repo.key ^ Math.imul(slot + 1, 0x9e3779b1) ^ Math.imul(gen + 1, 0x85ebca77));
+    const h0 = mix32(repo.key ^ Math.imul(slot + 1, 0x9e3779b1) ^ Math.imul(gen + 1, 0x85ebca77));
+    // The digest is a function of h0 alone, so a direct-mapped cache on h0 is exact.
+    const at = h0 & DIGEST_CACHE_MASK;
+    if (this.digestKeys[at] === h0 && this.digestVals[at] !== undefined) return this.digestVals[at];
+    let h = h0;
     let s = 'sha256:';
-    for (let k = 0; k < 8; k++) {
+    for (let k = 0; k < 16; k++) {
       h = mix32((h + 0x6d2b79f5) | 0);
-      s += hex8(h);
+      s += HEX4[h & 0xffff]!;
     }
+    this.digestKeys[at] = h0;
+    this.digestVals[at] = s;
     return s;
-  }
-
-  mediaJson(repo: RepoModel): string {
-    return MEDIA_JSON[repo.media]!;
   }
 
   uuid(): string {

@@ -32,6 +32,12 @@ export interface RepoModel {
   frag: string;
   /** `"<name>"` */
   json: string;
+  /** `{"repo":…,"namespace":…,"user-agent":` — the start of a registry entry's metadata. */
+  open: string;
+  /** Per tag slot: `"<tag>","mediaType":"<type>"`. */
+  tagMedia: string[];
+  /** `","mediaType":"<type>"` (follows a manifest digest). */
+  digestMedia: string;
   media: number;
   tagBase: number;
   /** Mixing key for manifest digests. */
@@ -59,7 +65,7 @@ export interface NsModel {
 export interface ActorModel {
   name: string;
   json: string;
-  /** Auth-context metadata Quay adds for this performer: `"username":"…"` (+ `"is_robot":true`). */
+  /** Auth-context metadata Quay adds for this performer: `,"username":"…"` (+ `,"is_robot":true`). */
   ctx: string;
   /** Index of the actor's usual address in the IP pool. */
   ip: number;
@@ -73,8 +79,8 @@ export interface ActorModel {
 
 export interface IpModel {
   ip: string;
-  /** `,"resolved_ip":{…}` as Quay's IP resolver adds it to registry entries. */
-  resolved: string;
+  /** `,"resolved_ip":{…}}` — what Quay's IP resolver adds to registry entries, and the closing brace. */
+  close: string;
 }
 
 export interface WorldModel {
@@ -97,6 +103,12 @@ export interface WorldModel {
 /** Share of repository traffic that goes to the single busiest namespace. */
 const TOP_SHARE = 0.2;
 const IP_POOL = 4096;
+/** Tags a repository's traffic uses: slot 0 is `latest`, the others come from TAGS. */
+export const TAG_SLOTS = 12;
+
+export function tagOf(tagBase: number, slot: number): string {
+  return slot === 0 ? 'latest' : TAGS[(tagBase + slot) % TAGS.length]!;
+}
 const SYNC_TOKEN = '1717045389';
 
 export function defaultOrganizations(rows: number): number {
@@ -124,22 +136,22 @@ function buildIp(rng: Rng): IpModel {
     const ip = p < 0.6 ? `10.${octet()}.${octet()}.${1 + rng.int(254)}`
       : p < 0.8 ? `172.${16 + rng.int(16)}.${octet()}.${1 + rng.int(254)}`
       : `192.168.${octet()}.${1 + rng.int(254)}`;
-    return { ip, resolved: `,"resolved_ip":{"provider":"internet","service":null,${token},"country_iso_code":null,"aws_region":null,"continent":null}` };
+    return { ip, close: `,"resolved_ip":{"provider":"internet","service":null,${token},"country_iso_code":null,"aws_region":null,"continent":null}}` };
   }
   const [cc, cont] = rng.pick(COUNTRIES);
   if (r < 0.47) {
     const ip = `${rng.pick([3, 18, 44, 52, 54])}.${octet()}.${octet()}.${1 + rng.int(254)}`;
     const region = rng.pick(AWS_REGIONS);
-    return { ip, resolved: `,"resolved_ip":{"provider":"aws","service":null,${token},"country_iso_code":"${cc}","aws_region":"${region}","continent":"${cont}"}` };
+    return { ip, close: `,"resolved_ip":{"provider":"aws","service":null,${token},"country_iso_code":"${cc}","aws_region":"${region}","continent":"${cont}"}}` };
   }
-  const geo = `,"resolved_ip":{"provider":"internet","service":"${cc}",${token},"country_iso_code":"${cc}","aws_region":null,"continent":"${cont}"}`;
+  const geo = `,"resolved_ip":{"provider":"internet","service":"${cc}",${token},"country_iso_code":"${cc}","aws_region":null,"continent":"${cont}"}}`;
   if (r < 0.92) {
     const first = rng.pick([24, 31, 37, 45, 62, 66, 73, 77, 81, 85, 91, 98, 103, 108, 122, 131, 141, 151, 176, 185, 188, 195, 203, 212, 213]);
-    return { ip: `${first}.${octet()}.${octet()}.${1 + rng.int(254)}`, resolved: geo };
+    return { ip: `${first}.${octet()}.${octet()}.${1 + rng.int(254)}`, close: geo };
   }
   const h = () => rng.int(65536).toString(16);
   const prefix = rng.pick(['2a01:4f8', '2a02:8108', '2600:1700', '2001:67c', '2406:da18', '2804:14c']);
-  return { ip: `${prefix}:${h()}:${h()}::${h()}`, resolved: geo };
+  return { ip: `${prefix}:${h()}:${h()}::${h()}`, close: geo };
 }
 
 export function buildWorldModel(seed: number, orgCount: number): WorldModel {
@@ -178,7 +190,7 @@ export function buildWorldModel(seed: number, orgCount: number): WorldModel {
     const ns = newNs(name, false, idx);
     ns.members.push(idx);
     users.push({
-      name, json: JSON.stringify(name), ctx: `"username":${JSON.stringify(name)}`, ip: rng.int(IP_POOL),
+      name, json: JSON.stringify(name), ctx: `,"username":${JSON.stringify(name)}`, ip: rng.int(IP_POOL),
       ua: uaAlias.sample(rng), ns: namespaces.length - 1, isRobot: false, email,
     });
     return idx;
@@ -202,7 +214,7 @@ export function buildWorldModel(seed: number, orgCount: number): WorldModel {
     const name = `${ns.name}+${short}`;
     ns.robots.push(robots.length);
     robots.push({
-      name, json: JSON.stringify(name), ctx: `"username":${JSON.stringify(name)},"is_robot":true`,
+      name, json: JSON.stringify(name), ctx: `,"username":${JSON.stringify(name)},"is_robot":true`,
       ip: rng.int(IP_POOL), ua: uaAlias.sample(rng), ns: nsIdx, isRobot: true, email: null,
     });
   };
@@ -213,9 +225,15 @@ export function buildWorldModel(seed: number, orgCount: number): WorldModel {
     if (names.has(name)) name = `${name}-${rng.pick(REPO_SUFFIXES)}`;
     if (names.has(name)) name = `${name}-${ns.repos.length}`;
     const json = JSON.stringify(name);
+    const frag = `"repo":${json},"namespace":${ns.json}`;
+    const media = rng.int(MEDIA_TYPES.length);
+    const mediaJson = JSON.stringify(MEDIA_TYPES[media]);
+    const tagBase = rng.int(TAGS.length);
+    const tagMedia: string[] = [];
+    for (let slot = 0; slot < TAG_SLOTS; slot++) tagMedia.push(`${JSON.stringify(tagOf(tagBase, slot))},"mediaType":${mediaJson}`);
     const repo: RepoModel = {
-      name, ns: nsIdx, frag: `"repo":${json},"namespace":${ns.json}`, json,
-      media: rng.int(MEDIA_TYPES.length), tagBase: rng.int(TAGS.length), key: rng.next(),
+      name, ns: nsIdx, frag, json, open: `{${frag},"user-agent":`, tagMedia, digestMedia: `","mediaType":${mediaJson}`,
+      media, tagBase, key: rng.next(),
       period: (1 + rng.int(14)) * 86_400_000, phase: rng.int(14 * 86_400_000),
     };
     ns.repos.push(repo);

@@ -25,6 +25,11 @@ export interface BuildAppOptions {
   /** Where quaylogs' own audit entries go (default: straight into usage_logs). */
   audit?: AuditWriter;
   logger?: boolean | object;
+  /**
+   * More routes, registered after the built-in ones and before the app is ready
+   * (HEC receiver, exports, ingest status…). Each gets the shared context.
+   */
+  plugins?: ((app: FastifyInstance, ctx: AppContext) => void | Promise<void>)[];
 }
 
 export const JSON_BODY_LIMIT = 1024 * 1024;
@@ -99,6 +104,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<{ app: FastifyIns
   registerLogRoutes(app, ctx);
   registerAppTokenRoutes(app, ctx);
   registerSqlRoute(app, ctx);
+  for (const plugin of opts.plugins ?? []) await plugin(app, ctx);
   registerDiscoveryRoutes(app, ctx);
   await app.ready();
   return { app, ctx };
