@@ -143,3 +143,22 @@ describe('embedded ClickHouse traps', () => {
     expect(recorded.map((r) => r.name)).toEqual(again.alreadyApplied);
   });
 });
+
+describe('retention', () => {
+  it('QUAYLOGS_RETENTION_DAYS drops old entries and keeps the daily rollups; 0 keeps everything', async () => {
+    const { applyRetention } = await import('../src/index.ts');
+    const old = new Date(Date.now() - 40 * 86_400_000).toISOString().replace('T', ' ').replace('Z', '');
+    const recent = new Date(Date.now() - 86_400_000).toISOString().replace('T', ' ').replace('Z', '');
+    await insertUsageLogs(store, [row({ event_key: '1', datetime: old }), row({ event_key: '2', datetime: recent })]);
+    await applyRetention(store, 30);
+    await store.command({ name: 'test.materialize', sql: 'ALTER TABLE usage_logs MATERIALIZE TTL SETTINGS mutations_sync = 2' });
+    await store.command({ name: 'test.optimize', sql: 'OPTIMIZE TABLE usage_logs FINAL' });
+    expect(await countUsageLogs(store)).toBe(1);
+    const [r] = await store.query<{ n: string }>({ name: 'test.rollup', sql: 'SELECT sum(count) AS n FROM usage_daily_kind' });
+    expect(r!.n).toBe('2');
+    await applyRetention(store, 0);
+    await insertUsageLogs(store, [row({ event_key: '3', datetime: old })]);
+    await store.command({ name: 'test.optimize', sql: 'OPTIMIZE TABLE usage_logs FINAL' });
+    expect(await countUsageLogs(store)).toBe(2);
+  });
+});

@@ -30,7 +30,7 @@ const duration = z.string().transform((v, ctx) => {
 export const configSchema = z.object({
   QUAYLOGS_PORT: port.default(8080).describe('HTTP port of the API (Quay-compatible routes, health).'),
   QUAYLOGS_HOST: z.string().default('127.0.0.1').describe('Address the API listens on. Use 0.0.0.0 to accept remote clients.'),
-  QUAYLOGS_DATA_DIR: z.string().default('./data').describe('Where the embedded ClickHouse keeps its data (and, later, exports).'),
+  QUAYLOGS_DATA_DIR: z.string().default('./data').describe('Where the embedded ClickHouse, the generated secret and admin token, and export files live.'),
   CLICKHOUSE_URL: z
     .string()
     .url()

@@ -1,13 +1,13 @@
 /**
  * Demo event keys: an unsigned 128-bit integer per row, as decimal text.
  *
- * Key = a 22-digit prefix (leading digit 1–9, from a 1,024-entry table drawn
- * from SHA-256 of seed and source) followed by a 16-digit number that encodes
- * a keyed permutation P of the row index (a 4-round Feistel network over 48
- * bits): 16 digits = k·10^15 + P with k = 1 + (P mod 8) and P < 2^48 < 10^15.
- * P is a bijection, so every row of a run gets a different key by
- * construction; every key has 38 digits, so it is below 10^38 < 2^128.
- * Building one costs a few integer ops and a handful of short strings.
+ * P = a keyed permutation of the row index (a 4-round Feistel network over 48
+ * bits, keys from SHA-256 of seed and source). Write P = A·10^12 + B
+ * (A < 282, B < 10^12). The key is a 26-digit head chosen by (A, P mod 8) —
+ * 22 random digits (leading digit 1–9), then 1–8, then A on three digits —
+ * followed by B on twelve digits. Distinct rows have distinct P, hence
+ * distinct (A, B), hence distinct keys; every key has 38 digits, so it is
+ * below 10^38 < 2^128. Building one costs a few integer ops and two short strings.
  */
 import { Rng, mix32, seedWords8 } from './rng.ts';
 
@@ -15,20 +15,24 @@ const TWO_24 = 16777216;
 /** Rows per run the permutation covers (2^48). */
 export const MAX_DEMO_ROWS = TWO_24 * TWO_24;
 const D4: readonly string[] = Array.from({ length: 10000 }, (_, i) => String(i).padStart(4, '0'));
+const A_MAX = Math.ceil(MAX_DEMO_ROWS / 1e12); // 282
 
 export class EventKeyer {
   private readonly k: Uint32Array;
-  private readonly prefixes: string[];
+  /** heads[A * 8 + (P mod 8)] */
+  private readonly heads: string[];
 
   constructor(seed: number, source: string) {
-    const label = `quaylogs-demo/event-key/v2:${seed}:${source}`;
+    const label = `quaylogs-demo/event-key/v3:${seed}:${source}`;
     this.k = Uint32Array.from(seedWords8(label));
-    const rng = Rng.fromLabel(`${label}:prefixes`);
-    this.prefixes = [];
-    for (let i = 0; i < 1024; i++) {
-      let p = String(1 + rng.int(9));
-      for (let d = 0; d < 21; d += 3) p += String(rng.int(1000)).padStart(3, '0');
-      this.prefixes.push(p);
+    const rng = Rng.fromLabel(`${label}:heads`);
+    this.heads = [];
+    for (let a = 0; a < A_MAX; a++) {
+      for (let v = 0; v < 8; v++) {
+        let h = String(1 + rng.int(9));
+        for (let d = 0; d < 21; d += 3) h += String(rng.int(1000)).padStart(3, '0');
+        this.heads.push(h + String(1 + v) + String(a).padStart(3, '0'));
+      }
     }
   }
 
@@ -42,12 +46,12 @@ export class EventKeyer {
     t = l ^ (mix32(r ^ k[1]!) & 0xffffff); l = r; r = t;
     t = l ^ (mix32(r ^ k[2]!) & 0xffffff); l = r; r = t;
     t = l ^ (mix32(r ^ k[3]!) & 0xffffff); l = r; r = t;
-    // 16 digits: (1 + (r mod 8)) followed by the 15-digit P = l·2^24 + r.
-    const v = (1 + (r & 7)) * 1e15 + l * TWO_24 + r;
-    const hi = Math.floor(v / 1e8);
-    const lo = v - hi * 1e8;
-    const a = Math.floor(hi / 1e4);
-    const c = Math.floor(lo / 1e4);
-    return this.prefixes[(r >>> 3) & 1023]! + (D4[a]! + D4[hi - a * 1e4]! + D4[c]!) + D4[lo - c * 1e4]!;
+    const p = l * TWO_24 + r;
+    const a = Math.floor(p / 1e12);
+    const b = p - a * 1e12;
+    const b1 = Math.floor(b / 1e8);
+    const rest = b - b1 * 1e8;
+    const b2 = Math.floor(rest / 1e4);
+    return this.heads[a * 8 + (r & 7)]! + (D4[b1]! + D4[b2]! + D4[rest - b2 * 1e4]!);
   }
 }

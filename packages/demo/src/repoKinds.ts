@@ -32,17 +32,16 @@ function registry(kind: 'pull' | 'push' | 'verb'): KindHandler {
     g.perform(actor);
     g.channel = Channel.Registry;
     const slot = g.tagSlot();
-    const ctx = actor === null ? '' : actor.ctx;
     let ref: string;
     if (digestShare > 0 && rng.float() < digestShare) {
       ref = g.digest(repo, slot, g.generation(repo));
-      g.metadata = repo.open + g.agentThenDigest(actor) + ref + repo.digestMedia + ctx + g.close;
+      g.metadata = repo.open + g.agentThenDigest(actor) + ref + repo.digestMedia + g.tail;
     } else if (kind === 'verb') {
       ref = g.tagName(repo, slot);
-      g.metadata = repo.open + g.agentThenTag(actor) + g.tagJson(repo, slot) + ',"verb":"squash"' + ctx + g.close;
+      g.metadata = repo.open + g.agentThenTag(actor) + g.tagJson(repo, slot) + ',"verb":"squash"' + g.tail;
     } else {
       ref = g.tagName(repo, slot);
-      g.metadata = repo.open + g.agentThenTag(actor) + repo.tagMedia[slot]! + ctx + g.close;
+      g.metadata = repo.open + g.agentThenTag(actor) + repo.tagMedia[slot]! + g.tail;
     }
     if (g.extended) {
       g.method = kind === 'push' ? 'PUT' : 'GET';
@@ -91,7 +90,7 @@ const deleteTag: KindHandler = (g) => {
     g.channel = Channel.Registry;
     const ua = g.registryAgent(actor);
     const d = g.digest(repo, slot, g.generation(repo));
-    g.metadata = repo.open + ua + ',"tag":' + g.tagJson(repo, slot) + ',"digest":"' + d + '"' + actor.ctx + g.close;
+    g.metadata = repo.open + ua + ',"tag":' + g.tagJson(repo, slot) + ',"digest":"' + d + '"' + g.tail;
     if (g.extended) {
       g.method = 'DELETE';
       g.path = `/v2/${g.namespace}/${repo.name}/manifests/${d}`;

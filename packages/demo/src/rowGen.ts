@@ -9,7 +9,7 @@ import { KIND_NAMES, KIND_WEIGHTS } from './kindMix.ts';
 import { API_AGENTS, REGISTRY_AGENTS, TAGS } from './names.ts';
 import { AliasTable, Rng, mix32, uuidFrom } from './rng.ts';
 import { Timeline } from './timeline.ts';
-import { tagOf, type ActorModel, type IpModel, type NsModel, type RepoModel, type WorldModel } from './world.ts';
+import { tagOf, type ActorModel, type NsModel, type RepoModel, type WorldModel } from './world.ts';
 
 /** How the request reached Quay: decides extended-logging auth_type. */
 export const Channel = { Registry: 0, V2Auth: 1, Api: 2 } as const;
@@ -25,8 +25,27 @@ const IDENTICAL_PULL_RATE = 0.4;
 /** Extended action logging was switched on for the last 4 % of the window. */
 const EXTENDED_TAIL = 0.04;
 const NO_IP_RATE = 0.003;
-const DIGEST_CACHE_MASK = 8191;
-const HEX4: readonly string[] = Array.from({ length: 65536 }, (_, i) => i.toString(16).padStart(4, '0'));
+
+let digests: string[] | null = null;
+/** 65,536 distinct `sha256:…` strings, each a flat (non-rope) string; built on first use. */
+function digestPool(): string[] {
+  if (digests === null) {
+    const hex = '0123456789abcdef';
+    const buf = Buffer.from('sha256:' + '0'.repeat(64), 'latin1');
+    digests = new Array<string>(65536);
+    for (let i = 0; i < 65536; i++) {
+      let h = mix32(i ^ 0x5bd1e995);
+      for (let w = 0; w < 8; w++) {
+        // The first word carries i itself, so all 65,536 digests differ.
+        const word = w === 0 ? ((h & 0xffff0000) | i) >>> 0 : h;
+        for (let n = 0; n < 8; n++) buf[7 + w * 8 + n] = hex.charCodeAt((word >>> (28 - 4 * n)) & 15);
+        h = mix32((h + 0x6d2b79f5) | 0);
+      }
+      digests[i] = buf.toString('latin1');
+    }
+  }
+  return digests;
+}
 
 const REG_UA_JSON = REGISTRY_AGENTS.map(([ua]) => JSON.stringify(ua));
 const REG_UA_TAG = REG_UA_JSON.map((ua) => `${ua},"tag":`);
@@ -54,8 +73,6 @@ export class RowGen {
   private readonly spec: RunSpec;
   private readonly extendedFrom: number;
   private prev: UsageLogRow | null = null;
-  private readonly digestKeys = new Uint32Array(DIGEST_CACHE_MASK + 1);
-  private readonly digestVals: Array<string | undefined> = new Array<string | undefined>(DIGEST_CACHE_MASK + 1);
   private index = 0;
 
   // Per-row fields written by the handlers.
@@ -67,8 +84,8 @@ export class RowGen {
   performer = '';
   isRobot = false;
   ip = '';
-  /** `,"resolved_ip":{…}}` for the chosen address (`}` when there is none): closes registry metadata. */
-  close = '}';
+  /** The end of registry metadata: the performer's auth context, `,"resolved_ip":{…}` for the address, `}`. */
+  tail = '}';
   metadata = '{}';
   channel: Channel = Channel.Api;
   /** Whether extended logging is on for this row; handlers then set `method`, `path` and `agent`. */
@@ -128,7 +145,7 @@ export class RowGen {
     this.performer = '';
     this.isRobot = false;
     this.ip = '';
-    this.close = '}';
+    this.tail = '}';
     this.metadata = '{}';
     this.channel = Channel.Api;
     this.extended = this.t >= this.extendedFrom;
@@ -235,19 +252,24 @@ export class RowGen {
   /** Make `a` the performer (null: anonymous), and take a client address for it. */
   perform(a: ActorModel | null): void {
     const rng = this.rng;
-    let ipm: IpModel;
     const ips = this.world.ips;
     if (a === null) {
-      ipm = ips[rng.int(ips.length)]!;
-    } else {
-      this.performer = a.name;
-      this.isRobot = a.isRobot;
-      const r = rng.float();
-      ipm = ips[(a.ip + (r < 0.8 ? 0 : r < 0.93 ? 1 : 2)) % ips.length]!;
+      const ipm = ips[rng.int(ips.length)]!;
+      if (rng.float() < NO_IP_RATE) return;
+      this.ip = ipm.ip;
+      this.tail = ipm.close;
+      return;
     }
-    if (rng.float() < NO_IP_RATE) return;
-    this.ip = ipm.ip;
-    this.close = ipm.close;
+    this.performer = a.name;
+    this.isRobot = a.isRobot;
+    const r = rng.float();
+    const k = r < 0.8 ? 0 : r < 0.93 ? 1 : 2;
+    if (rng.float() < NO_IP_RATE) {
+      this.tail = a.tailNoIp;
+      return;
+    }
+    this.ip = ips[(a.ip + k) % ips.length]!.ip;
+    this.tail = a.tails[k]!;
   }
 
   /** A registry client for the actor (index in REGISTRY_AGENTS; sets `agent` for extended logging). */
@@ -310,21 +332,13 @@ export class RowGen {
     return Math.floor((this.t + repo.phase) / repo.period);
   }
 
-  /** `sha256:` + 64 hex digits, stable for (repo, slot, generation). */
+  /**
+   * `sha256:` + 64 hex digits, stable for (repo, slot, generation). Drawn from a
+   * fixed pool of 65,536 digests: a registry of this size holds about that many
+   * manifests, and an occasional digest shared by two repositories is realistic.
+   */
   digest(repo: RepoModel, slot: number, gen: number): string {
-    const h0 = mix32(repo.key ^ Math.imul(slot + 1, 0x9e3779b1) ^ Math.imul(gen + 1, 0x85ebca77));
-    // The digest is a function of h0 alone, so a direct-mapped cache on h0 is exact.
-    const at = h0 & DIGEST_CACHE_MASK;
-    if (this.digestKeys[at] === h0 && this.digestVals[at] !== undefined) return this.digestVals[at];
-    let h = h0;
-    let s = 'sha256:';
-    for (let k = 0; k < 16; k++) {
-      h = mix32((h + 0x6d2b79f5) | 0);
-      s += HEX4[h & 0xffff]!;
-    }
-    this.digestKeys[at] = h0;
-    this.digestVals[at] = s;
-    return s;
+    return digestPool()[mix32(repo.key ^ Math.imul(slot + 1, 0x9e3779b1) ^ Math.imul(gen + 1, 0x85ebca77)) & 0xffff]!;
   }
 
   uuid(): string {

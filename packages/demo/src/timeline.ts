@@ -12,16 +12,7 @@ const DAY = 24 * HOUR;
 
 const PAD2: readonly string[] = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
 const PAD3: readonly string[] = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
-/** `SS.mmm` for every millisecond of a minute (built on first use). */
-let secondsMillis: string[] | null = null;
-function secMs(): string[] {
-  if (secondsMillis === null) {
-    secondsMillis = new Array<string>(60000);
-    for (let s = 0; s < 60; s++) for (let m = 0; m < 1000; m++) secondsMillis[s * 1000 + m] = PAD2[s]! + '.' + PAD3[m]!;
-  }
-  return secondsMillis;
-}
-
+const SS_DOT: readonly string[] = PAD2.slice(0, 60).map((s) => s + '.');
 /** Relative traffic by UTC hour of day: Europe's morning through America's afternoon. */
 function diurnal(hour: number): number {
   const d = hour - 14.5;
@@ -44,7 +35,6 @@ export class Timeline {
   private lastBucket = 0;
   private minutesOf = -1;
   private readonly minutes: string[] = new Array<string>(60);
-  private readonly secMs = secMs();
 
   constructor(now: number, days: number, rng: Rng) {
     this.end = now;
@@ -129,9 +119,11 @@ export class Timeline {
       for (let m = 0; m < 60; m++) this.minutes[m] = this.prefix[j]! + PAD2[m]! + ':';
       this.minutesOf = j;
     }
-    const x = t - this.hourFloor[j]!;
+    let x = t - this.hourFloor[j]!;
     const mm = Math.floor(x / 60000);
-    return this.minutes[mm]! + this.secMs[x - mm * 60000]!;
+    x -= mm * 60000;
+    const ss = Math.floor(x / 1000);
+    return this.minutes[mm]! + SS_DOT[ss]! + PAD3[x - ss * 1000]!;
   }
 }
 

@@ -67,8 +67,11 @@ export interface ActorModel {
   json: string;
   /** Auth-context metadata Quay adds for this performer: `,"username":"…"` (+ `,"is_robot":true`). */
   ctx: string;
-  /** Index of the actor's usual address in the IP pool. */
+  /** Index of the actor's usual address in the IP pool (it also uses the next two). */
   ip: number;
+  /** `ctx` + the closing `close` of each of its three addresses, and `ctx` + `}` (no address). */
+  tails: string[];
+  tailNoIp: string;
   /** The actor's usual registry client (index in REGISTRY_AGENTS). */
   ua: number;
   /** Namespace index: the user's own namespace, or the robot's parent. */
@@ -190,7 +193,7 @@ export function buildWorldModel(seed: number, orgCount: number): WorldModel {
     const ns = newNs(name, false, idx);
     ns.members.push(idx);
     users.push({
-      name, json: JSON.stringify(name), ctx: `,"username":${JSON.stringify(name)}`, ip: rng.int(IP_POOL),
+      name, json: JSON.stringify(name), ctx: `,"username":${JSON.stringify(name)}`, ip: rng.int(IP_POOL), tails: [], tailNoIp: '',
       ua: uaAlias.sample(rng), ns: namespaces.length - 1, isRobot: false, email,
     });
     return idx;
@@ -215,7 +218,7 @@ export function buildWorldModel(seed: number, orgCount: number): WorldModel {
     ns.robots.push(robots.length);
     robots.push({
       name, json: JSON.stringify(name), ctx: `,"username":${JSON.stringify(name)},"is_robot":true`,
-      ip: rng.int(IP_POOL), ua: uaAlias.sample(rng), ns: nsIdx, isRobot: true, email: null,
+      ip: rng.int(IP_POOL), tails: [], tailNoIp: '', ua: uaAlias.sample(rng), ns: nsIdx, isRobot: true, email: null,
     });
   };
   const addRepo = (nsIdx: number, wanted?: string): void => {
@@ -297,6 +300,10 @@ export function buildWorldModel(seed: number, orgCount: number): WorldModel {
 
   const ips: IpModel[] = [];
   for (let i = 0; i < IP_POOL; i++) ips.push(buildIp(rng));
+  for (const a of [...users, ...robots]) {
+    a.tails = [0, 1, 2].map((k) => a.ctx + ips[(a.ip + k) % IP_POOL]!.close);
+    a.tailNoIp = `${a.ctx}}`;
+  }
 
   const publicWorld: DemoWorld = {
     accounts: [

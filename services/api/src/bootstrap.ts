@@ -21,9 +21,10 @@ export async function ensureBootstrapAdmin(ctx: AppContext, token: string): Prom
   const tokens = await listAppTokens(ctx.store, BOOTSTRAP_USER);
   let present = false;
   for (const t of tokens.filter((t) => t.title === BOOTSTRAP_TITLE)) {
-    if (t.token_hash === hash) present = true;
+    // An expiring bootstrap token (made by an older version under QUAYLOGS_APPTOKEN_TTL) is re-keyed without expiry.
+    if (t.token_hash === hash && !t.expiration) present = true;
     else await putAppToken(ctx.store, t, true);
   }
-  if (!present) await createAppToken(ctx, BOOTSTRAP_USER, BOOTSTRAP_TITLE, { performer: BOOTSTRAP_USER, ip: '' }, token);
+  if (!present) await createAppToken(ctx, BOOTSTRAP_USER, BOOTSTRAP_TITLE, { performer: BOOTSTRAP_USER, ip: '' }, token, false);
   ctx.auth.invalidate();
 }

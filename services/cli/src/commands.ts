@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildApp, checkReadOnlySql, ensureBootstrapAdmin } from '@quaylogs/api';
-import { type ClickHouseStore, migrate, openStore, StoreError, StoreLockedError } from '@quaylogs/clickhouse';
+import { applyRetention, type ClickHouseStore, migrate, openStore, StoreError, StoreLockedError } from '@quaylogs/clickhouse';
 import { ConfigError, loadConfig, type QuaylogsConfig } from '@quaylogs/config';
 import { loadDemo, storeIsEmpty } from './demoLoad.ts';
 import { rowProgress } from './progress.ts';
@@ -38,6 +38,7 @@ async function open(cfg: QuaylogsConfig): Promise<ClickHouseStore> {
 async function migrated(cfg: QuaylogsConfig): Promise<ClickHouseStore> {
   const store = await open(cfg);
   await migrate(store, { log: (l) => process.stderr.write(`migrations: ${l}\n`) });
+  await applyRetention(store, cfg.QUAYLOGS_RETENTION_DAYS);
   return store;
 }
 
@@ -109,6 +110,7 @@ export async function runMigrate(): Promise<void> {
   const cfg = config();
   const store = await open(cfg);
   const res = await migrate(store, { log: (l) => process.stdout.write(`${l}\n`) });
+  await applyRetention(store, cfg.QUAYLOGS_RETENTION_DAYS);
   process.stdout.write(`${res.applied.length} applied, ${res.alreadyApplied.length} already applied\n`);
   await store.close();
 }

@@ -54,9 +54,11 @@ export async function createAppToken(
   title: string,
   audit: { performer: string; ip: string },
   fixedCode?: string,
+  /** false for the bootstrap token: configuration, not an API-created token, so QUAYLOGS_APPTOKEN_TTL does not apply. */
+  expires = true,
 ) {
   const code = fixedCode ?? generateTokenCode();
-  const ttl = ctx.config.QUAYLOGS_APPTOKEN_TTL;
+  const ttl = expires ? ctx.config.QUAYLOGS_APPTOKEN_TTL : undefined;
   const now = new Date();
   const record: AppTokenRecord = {
     uuid: randomUUID(),

@@ -1,0 +1,33 @@
+/**
+ * docs/sql.md promises that its worked queries run as written against demo data.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkReadOnlySql } from '@quaylogs/api';
+import type { ClickHouseStore } from '@quaylogs/clickhouse';
+import { openTestStore } from '../../../packages/clickhouse/test/fixtures.ts';
+import { loadDemo } from '../src/demoLoad.ts';
+
+const doc = readFileSync(new URL('../../../docs/sql.md', import.meta.url), 'utf8');
+const queries = [...doc.matchAll(/```sql\n([\s\S]*?)```/g)].map((m) => m[1]!.trim());
+
+let store: ClickHouseStore;
+let cleanup: () => Promise<void>;
+beforeAll(async () => {
+  ({ store, cleanup } = await openTestStore());
+  await loadDemo(store, { rows: 40_000, seed: 3 });
+});
+afterAll(async () => cleanup());
+
+describe('docs/sql.md', () => {
+  it('has worked queries', () => {
+    expect(queries.length).toBeGreaterThanOrEqual(8);
+  });
+  it.each(queries.map((q, i) => [i + 1, q]))('query %i runs as written and returns rows', async (_i, q) => {
+    const checked = checkReadOnlySql(q as string);
+    expect(checked.ok).toBe(true);
+    if (!checked.ok) return;
+    const rows = await store.query({ name: 'docs.sql', sql: checked.sql, settings: checked.settings });
+    expect(rows.length).toBeGreaterThan(0);
+  });
+});
