@@ -3,6 +3,7 @@
  */
 import type { UsageLogRow } from '../../core/src/usageLog.ts';
 import { accountKindHandlers } from './accountKinds.ts';
+import { MAX_DEMO_ROWS } from './eventKey.ts';
 import { repoKindHandlers } from './repoKinds.ts';
 import { RowGen } from './rowGen.ts';
 import { defaultOrganizations, worldModel, type DemoRepository, type DemoWorld } from './world.ts';
@@ -36,7 +37,7 @@ interface Resolved {
 
 function resolve(opts: DemoOptions): Resolved {
   const { rows } = opts;
-  if (!Number.isSafeInteger(rows) || rows < 0) throw new RangeError(`demo rows must be a non-negative integer, got ${rows}`);
+  if (!Number.isSafeInteger(rows) || rows < 0 || rows > MAX_DEMO_ROWS) throw new RangeError(`demo rows must be an integer in [0, 2^48], got ${rows}`);
   const seed = opts.seed ?? 42;
   if (!Number.isFinite(seed)) throw new RangeError(`demo seed must be a finite number, got ${seed}`);
   const now = (opts.now ?? new Date()).getTime();

@@ -20,6 +20,9 @@ export const TEAMS = [
   'analytics', 'search', 'identity', 'billing', 'edge', 'core', 'apps', 'labs', 'research', 'retail',
   'logistics', 'finance', 'hr-tools', 'ops', 'cloud', 'iot', 'media', 'games', 'ai', 'streaming',
   'checkout', 'catalog', 'messaging', 'observability', 'release', 'build', 'docs', 'support', 'mirror',
+  'frontend', 'backend', 'api', 'integrations', 'partners', 'marketing', 'sales', 'legal', 'compliance',
+  'risk', 'trading', 'insurance', 'health', 'travel', 'fleet', 'energy', 'telemetry', 'devex', 'tooling',
+  'runtime', 'storage', 'network', 'databases', 'kernel', 'embedded', 'firmware', 'vision', 'speech',
 ] as const;
 
 export const FIRST_NAMES = [

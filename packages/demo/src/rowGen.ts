@@ -8,6 +8,7 @@ import { EventKeyer } from './eventKey.ts';
 import { KIND_NAMES, KIND_WEIGHTS } from './kindMix.ts';
 import { API_AGENTS, REGISTRY_AGENTS, TAGS } from './names.ts';
 import { AliasTable, Rng, mix32, uuidFrom } from './rng.ts';
+import { digestPool } from './digests.ts';
 import { Timeline } from './timeline.ts';
 import { tagOf, type ActorModel, type NsModel, type RepoModel, type WorldModel } from './world.ts';
 
@@ -25,27 +26,6 @@ const IDENTICAL_PULL_RATE = 0.4;
 /** Extended action logging was switched on for the last 4 % of the window. */
 const EXTENDED_TAIL = 0.04;
 const NO_IP_RATE = 0.003;
-
-let digests: string[] | null = null;
-/** 65,536 distinct `sha256:…` strings, each a flat (non-rope) string; built on first use. */
-function digestPool(): string[] {
-  if (digests === null) {
-    const hex = '0123456789abcdef';
-    const buf = Buffer.from('sha256:' + '0'.repeat(64), 'latin1');
-    digests = new Array<string>(65536);
-    for (let i = 0; i < 65536; i++) {
-      let h = mix32(i ^ 0x5bd1e995);
-      for (let w = 0; w < 8; w++) {
-        // The first word carries i itself, so all 65,536 digests differ.
-        const word = w === 0 ? ((h & 0xffff0000) | i) >>> 0 : h;
-        for (let n = 0; n < 8; n++) buf[7 + w * 8 + n] = hex.charCodeAt((word >>> (28 - 4 * n)) & 15);
-        h = mix32((h + 0x6d2b79f5) | 0);
-      }
-      digests[i] = buf.toString('latin1');
-    }
-  }
-  return digests;
-}
 
 const REG_UA_JSON = REGISTRY_AGENTS.map(([ua]) => JSON.stringify(ua));
 const REG_UA_TAG = REG_UA_JSON.map((ua) => `${ua},"tag":`);
@@ -73,6 +53,7 @@ export class RowGen {
   private readonly spec: RunSpec;
   private readonly extendedFrom: number;
   private prev: UsageLogRow | null = null;
+  private readonly digests = digestPool();
   private index = 0;
 
   // Per-row fields written by the handlers.
@@ -127,6 +108,8 @@ export class RowGen {
     if (prev !== null && rng.float() < SAME_TIME_RATE) {
       if (prev.kind === 'pull_repo' && rng.float() < IDENTICAL_PULL_RATE) {
         const copy: UsageLogRow = { ...prev, event_key: this.keyer.keyAt(i) };
+        // With extended logging on, the second request still has its own id.
+        if (copy.request_id !== '') copy.request_id = uuidFrom(rng);
         this.prev = copy;
         return copy;
       }
@@ -338,7 +321,7 @@ export class RowGen {
    * manifests, and an occasional digest shared by two repositories is realistic.
    */
   digest(repo: RepoModel, slot: number, gen: number): string {
-    return digestPool()[mix32(repo.key ^ Math.imul(slot + 1, 0x9e3779b1) ^ Math.imul(gen + 1, 0x85ebca77)) & 0xffff]!;
+    return this.digests[mix32(repo.key ^ Math.imul(slot + 1, 0x9e3779b1) ^ Math.imul(gen + 1, 0x85ebca77)) & 0xffff]!;
   }
 
   uuid(): string {

@@ -1,0 +1,104 @@
+/**
+ * All-in-one mode without REDIS_URL: quaylogs starts its own redis-server, with
+ * its data (append-only file) under QUAYLOGS_DATA_DIR/redis and a unix socket
+ * there, so nothing listens on the network. It persists (appendonly) and never
+ * evicts (noeviction): the ingest stream and the queues must not lose entries.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
+
+export interface LocalRedis {
+  /** ioredis accepts a unix socket path where it takes a URL. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+export class RedisUnavailableError extends Error {}
+
+function findRedisServer(): string | null {
+  const r = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
+  const path = r.stdout.trim();
+  return r.status === 0 && path ? path : null;
+}
+
+export async function startLocalRedis(dataDir: string): Promise<LocalRedis> {
+  const bin = findRedisServer();
+  if (!bin) {
+    throw new RedisUnavailableError(
+      'no Redis: set REDIS_URL to a Redis 6.2+ server, or install redis-server (Debian/Ubuntu: apt-get install redis-server) so quaylogs can start its own',
+    );
+  }
+  const dir = resolve(dataDir, 'redis');
+  mkdirSync(dir, { recursive: true });
+  const socket = join(dir, 'redis.sock');
+  if (existsSync(socket)) {
+    // A redis-server left running by an earlier quaylogs that was killed: reuse it.
+    const probe = new Redis(socket, { lazyConnect: true, maxRetriesPerRequest: 0 });
+    try {
+      await probe.connect();
+      await probe.ping();
+      return {
+        url: socket,
+        async stop() {
+          await probe.shutdown('SAVE').catch(() => undefined);
+          probe.disconnect();
+        },
+      };
+    } catch {
+      probe.disconnect();
+      rmSync(socket);
+    }
+  }
+  const child: ChildProcess = spawn(
+    bin,
+    [
+      '--port', '0',
+      '--unixsocket', socket,
+      '--unixsocketperm', '700',
+      '--dir', dir,
+      '--appendonly', 'yes',
+      '--appendfsync', 'everysec',
+      '--save', '',
+      '--maxmemory-policy', 'noeviction',
+      '--daemonize', 'no',
+      '--logfile', join(dir, 'redis.log'),
+    ],
+    { stdio: 'ignore' },
+  );
+  let exited = false;
+  child.on('exit', () => {
+    exited = true;
+  });
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (exited) throw new RedisUnavailableError(`redis-server exited at start; see ${join(dir, 'redis.log')}`);
+    if (existsSync(socket)) {
+      const probe = new Redis(socket, { lazyConnect: true, maxRetriesPerRequest: 0 });
+      try {
+        await probe.connect();
+        await probe.ping();
+        probe.disconnect();
+        break;
+      } catch {
+        probe.disconnect();
+      }
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new RedisUnavailableError(`redis-server did not answer on ${socket} within 15 s`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url: socket,
+    async stop() {
+      if (exited) return;
+      const done = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM'); // redis-server flushes the AOF on SIGTERM
+      await Promise.race([done, new Promise((r) => setTimeout(r, 10_000))]);
+      if (!exited) child.kill('SIGKILL');
+    },
+  };
+}
