@@ -17,6 +17,7 @@ export const MUTABLE_TABLES = [
   'app_tokens',
   'app_token_access',
   'accounts',
+  'poll_checkpoints',
 ];
 
 export async function openTestStore(): Promise<{ store: ClickHouseStore; dir: string; cleanup: () => Promise<void> }> {

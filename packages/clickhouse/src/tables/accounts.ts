@@ -23,7 +23,9 @@ export async function findAccounts(store: ClickHouseStore, names: Iterable<strin
   if (list.length === 0) return out;
   const rows = await store.query<{ name: string; kind: string; email: string }>({
     name: 'accounts.find',
-    sql: `SELECT name, argMax(kind, version) AS kind, argMax(email, version) AS email
+    // A source that does not know an e-mail (HEC, polling) never hides one that another source
+    // (import quay-db) recorded: the newest non-empty e-mail wins.
+    sql: `SELECT name, argMax(kind, version) AS kind, argMaxIf(email, version, email != '') AS email
           FROM accounts WHERE name IN {names:Array(String)} GROUP BY name`,
     params: { names: list },
   });
