@@ -62,8 +62,12 @@ function holderPid(path: string): number | null {
     const m = /^PID:\s*(\d+)/m.exec(readFileSync(join(path, 'status'), 'utf8'));
     const pid = m ? Number(m[1]) : null;
     if (!pid || pid === process.pid) return null;
-    process.kill(pid, 0);
-    return pid;
+    try {
+      process.kill(pid, 0);
+      return pid;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'EPERM' ? pid : null;
+    }
   } catch {
     return null;
   }
@@ -82,6 +86,10 @@ function isLockError(err: unknown): boolean {
 export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHouseStore> {
   const path = resolve(opts.path);
   mkdirSync(path, { recursive: true });
+  // Checked before the engine sees the directory: asked to open a held one, chDB prints
+  // its own error to stderr ahead of ours, and the user should see one line.
+  const holder = holderPid(path);
+  if (holder !== null) throw new StoreLockedError(lockedMessage(path, holder));
   const { chdb, conn } = await loadChdb();
   const clients: ClickHouseClient[] = [];
   const open = (): ClickHouseClient => {

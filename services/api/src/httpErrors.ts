@@ -34,4 +34,7 @@ export class MessageError extends Error {
 export const unauthenticated = () => new ApiError(401, 'invalid_token', MSG_REQUIRES_AUTHENTICATION);
 export const forbidden = () => new ApiError(403, 'insufficient_scope', MSG_UNAUTHORIZED);
 export const notFound = () => new ApiError(404, 'not_found', MSG_NOT_FOUND);
+/** Werkzeug's 415 text when a JSON endpoint gets another Content-Type (Flask-RESTful: `{"message": …}`). */
+export const MSG_NOT_JSON = "Did not attempt to load JSON data because the request Content-Type was not 'application/json'.";
+export const notJson = () => new MessageError(415, MSG_NOT_JSON);
 export const invalidRequest = (detail: string) => new ApiError(400, 'invalid_request', detail);

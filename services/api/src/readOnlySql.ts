@@ -23,7 +23,10 @@ export function checkReadOnlySql(input: string): ReadOnlyCheck {
   if (sql.includes(';')) return { ok: false, reason: 'only one statement is allowed' };
   if (!READ_VERBS.test(sql)) return { ok: false, reason: 'only SELECT, WITH, SHOW, DESCRIBE, EXPLAIN and EXISTS statements are allowed' };
   if (FORBIDDEN_FUNCTIONS.test(sql)) return { ok: false, reason: 'table functions that read files, hosts or processes are not allowed' };
-  if (/\bSETTINGS\b/i.test(sql)) return { ok: false, reason: 'SETTINGS clauses are not allowed in ad-hoc queries' };
+  // `file`(…), `f\x69le`(…), "file"(…) call file(…) past the name check: no function is called by a quoted name.
+  if (/[`"]\s*\(/.test(sql)) return { ok: false, reason: 'functions may not be called by a quoted name' };
+  if (/\bINTO\s+OUTFILE\b/i.test(sql)) return { ok: false, reason: 'INTO OUTFILE is not allowed: it writes a file' };
+  if (/\bSETTINGS\s+[a-z_]+\s*=/i.test(sql)) return { ok: false, reason: 'SETTINGS clauses are not allowed in ad-hoc queries' };
   if (/\bFORMAT\b\s+\w+\s*$/i.test(sql)) return { ok: false, reason: 'FORMAT clauses are not allowed; results come back as JSON rows' };
   return {
     ok: true,

@@ -4,6 +4,7 @@
  * the route's documentation, from which GET /api/v1/discovery is generated.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
+import { notJson } from './httpErrors.ts';
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -31,6 +32,12 @@ export interface RouteDoc {
   success?: { status: number; description: string };
 }
 
+/** Quay (Flask's get_json): a JSON-body endpoint answers 415 to any Content-Type but application/json. */
+async function requireJsonContentType(req: FastifyRequest): Promise<void> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json') throw notJson();
+}
+
 export type Handler = (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 
 export class RouteRegistry {
@@ -42,7 +49,9 @@ export class RouteRegistry {
     if (doc.params) schema.params = doc.params;
     if (doc.querystring) schema.querystring = doc.querystring;
     if (doc.body) schema.body = doc.body;
-    app.route({ method: doc.method, url: doc.url, schema, ...extra, handler });
+    // A JSON-body route refuses any other Content-Type (Fastify would parse text/plain) before validating.
+    const preValidation = doc.body ? [requireJsonContentType, ...[extra.preValidation ?? []].flat()] : extra.preValidation;
+    app.route({ method: doc.method, url: doc.url, schema, ...extra, ...(preValidation ? { preValidation } : {}), handler });
   }
 }
 
@@ -61,4 +70,9 @@ export function pathParams(props: Record<string, string>): JsonSchema {
     required: Object.keys(props),
     properties: Object.fromEntries(Object.entries(props).map(([k, description]) => [k, { type: 'string', description }])),
   };
+}
+
+/** Quay's `truthy_bool` (util/parsing.py) for boolean query parameters: everything but these is true. */
+export function truthyBool(value: string): boolean {
+  return !['false', 'False', 'FALSE', '0', '', 'null'].includes(value);
 }

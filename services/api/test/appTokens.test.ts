@@ -3,7 +3,7 @@
  * management surface (issue 2 "Access"). Tokens are stored hashed.
  */
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { putAppToken } from '@quaylogs/clickhouse';
 import { toChDateTime } from '@quaylogs/core';
 import { type ApiFixture, ADMIN_TOKEN, call, startApi, userWithToken } from './fixtures.ts';
@@ -39,10 +39,9 @@ describe('/api/v1/user/apptoken', () => {
     f = await startApi();
   });
   afterAll(async () => f.close());
-  beforeEach(async () => f.reset());
 
   it("creates a token with Quay's fields: a 120-character [A-Z0-9] code, RFC-2822 created, no expiry by default; the new code authenticates", async () => {
-    const alice = await userWithToken(f, 'alice');
+    const alice = await userWithToken(f, 'alice1');
     const before = Date.now();
     const res = await call(f, 'POST', '/api/v1/user/apptoken', { token: alice, body: { title: 'my laptop' } });
     expect(res.status).toBe(200);
@@ -67,8 +66,8 @@ describe('/api/v1/user/apptoken', () => {
   });
 
   it('lists only the caller’s tokens, without token_code, and echoes only_expiring (null when not asked)', async () => {
-    const alice = await userWithToken(f, 'alice');
-    await userWithToken(f, 'bob');
+    const alice = await userWithToken(f, 'alice2');
+    await userWithToken(f, 'bob2');
     await call(f, 'POST', '/api/v1/user/apptoken', { token: alice, body: { title: 'second' } });
     const res = await call(f, 'GET', '/api/v1/user/apptoken', { token: alice });
     expect(res.status).toBe(200);
@@ -91,7 +90,7 @@ describe('/api/v1/user/apptoken', () => {
   });
 
   it("reads `expiring` as Quay's truthy_bool does: anything but false/False/FALSE/0/null/empty is true", async () => {
-    const alice = await userWithToken(f, 'alice');
+    const alice = await userWithToken(f, 'alice3');
     for (const v of ['true', 'True', '1', 'yes', 'on']) {
       const res = await call(f, 'GET', `/api/v1/user/apptoken?expiring=${v}`, { token: alice });
       expect([v, res.body.only_expiring]).toEqual([v, true]);
@@ -104,7 +103,7 @@ describe('/api/v1/user/apptoken', () => {
   });
 
   it('?expiring=true lists the tokens that expire within 10 % of the lifetime (4 weeks when unset), not expired ones nor far ones', async () => {
-    const alice = await userWithToken(f, 'alice');
+    const alice = await userWithToken(f, 'alice4');
     const mk = async (title: string) => (await call(f, 'POST', '/api/v1/user/apptoken', { token: alice, body: { title } })).body.token.uuid as string;
     const soon = await mk('soon');
     const gone = await mk('gone');
@@ -112,7 +111,7 @@ describe('/api/v1/user/apptoken', () => {
     // Give the tokens expirations straight in the store (the API makes tokens without one by default).
     const rows = await f.store.query<any>({
       name: 't',
-      sql: `SELECT uuid, username, title, token_hash, code_sealed, toString(created) AS created FROM app_tokens FINAL WHERE username = 'alice'`,
+      sql: `SELECT uuid, username, title, token_hash, code_sealed, toString(created) AS created FROM app_tokens FINAL WHERE username = 'alice4'`,
     });
     const at = (ms: number) => toChDateTime(new Date(Date.now() + ms));
     const expiry: Record<string, string> = { [soon]: at(86_400_000), [gone]: at(-60_000), [later]: at(10 * 86_400_000) };
@@ -127,8 +126,8 @@ describe('/api/v1/user/apptoken', () => {
   });
 
   it('shows token_code on get-one; another user’s token and an unknown uuid are 404 not_found', async () => {
-    const alice = await userWithToken(f, 'alice');
-    const bob = await userWithToken(f, 'bob');
+    const alice = await userWithToken(f, 'alice5');
+    const bob = await userWithToken(f, 'bob5');
     const made = (await call(f, 'POST', '/api/v1/user/apptoken', { token: alice, body: { title: 'ci' } })).body.token;
     const one = await call(f, 'GET', `/api/v1/user/apptoken/${made.uuid}`, { token: alice });
     expect(one.status).toBe(200);
@@ -150,11 +149,9 @@ describe('/api/v1/user/apptoken', () => {
   });
 
   it('using a token records last_accessed (RFC-2822)', async () => {
-    const alice = await userWithToken(f, 'alice');
-    const before = await call(f, 'GET', '/api/v1/user/apptoken', { token: ADMIN_TOKEN });
-    expect(before.status).toBe(200);
+    const alice = await userWithToken(f, 'alice6');
     let last: string | null = null;
-    for (let i = 0; i < 40 && !last; i++) {
+    for (let i = 0; i < 100 && !last; i++) {
       const res = await call(f, 'GET', '/api/v1/user/apptoken', { token: alice });
       last = res.body.tokens[0].last_accessed;
       if (!last) await new Promise((r) => setTimeout(r, 50));
@@ -163,8 +160,8 @@ describe('/api/v1/user/apptoken', () => {
   });
 
   it('revoking answers 204 with an empty body; the token then gets 401 and a second revoke is 404; another user cannot revoke it', async () => {
-    const alice = await userWithToken(f, 'alice');
-    const bob = await userWithToken(f, 'bob');
+    const alice = await userWithToken(f, 'alice7');
+    const bob = await userWithToken(f, 'bob7');
     const made = (await call(f, 'POST', '/api/v1/user/apptoken', { token: alice, body: { title: 'doomed' } })).body.token;
     expect((await call(f, 'GET', '/api/v1/user/logs', { token: made.token_code })).status).toBe(200);
 
@@ -192,14 +189,14 @@ describe('/api/v1/user/apptoken', () => {
   });
 
   it('a token can revoke itself', async () => {
-    const alice = await userWithToken(f, 'alice');
+    const alice = await userWithToken(f, 'alice8');
     const uuid = (await call(f, 'GET', '/api/v1/user/apptoken', { token: alice })).body.tokens[0].uuid;
     expect((await call(f, 'DELETE', `/api/v1/user/apptoken/${uuid}`, { token: alice })).status).toBe(204);
     expect((await call(f, 'GET', '/api/v1/user/apptoken', { token: alice })).status).toBe(401);
   });
 
   it('rejects a create without a title with 400 invalid_request, creating nothing', async () => {
-    const alice = await userWithToken(f, 'alice');
+    const alice = await userWithToken(f, 'alice9');
     for (const body of [{}, { title: 5 }, { name: 'x' }]) {
       const res = await call(f, 'POST', '/api/v1/user/apptoken', { token: alice, body });
       expect(res.status).toBe(400);
@@ -221,7 +218,7 @@ describe('/api/v1/user/apptoken', () => {
   });
 
   it("writes Quay's create_app_specific_token / revoke_app_specific_token entries, visible in the user's own logs with the user as performer", async () => {
-    const alice = await userWithToken(f, 'alice');
+    const alice = await userWithToken(f, 'alice10');
     const made = (await call(f, 'POST', '/api/v1/user/apptoken', { token: alice, body: { title: 'audited' } })).body.token;
     await call(f, 'DELETE', `/api/v1/user/apptoken/${made.uuid}`, { token: alice });
     const logs = await call(f, 'GET', '/api/v1/user/logs', { token: alice });
@@ -230,8 +227,8 @@ describe('/api/v1/user/apptoken', () => {
     expect(mine.map((l: any) => l.kind)).toEqual(['revoke_app_specific_token', 'create_app_specific_token']);
     for (const l of mine) {
       expect(l.metadata).toEqual({ app_specific_token_title: 'audited', app_specific_token: made.uuid });
-      expect(l.performer).toMatchObject({ kind: 'user', name: 'alice', is_robot: false });
-      expect(l.performer.avatar).toMatchObject({ name: 'alice', kind: 'user' });
+      expect(l.performer).toMatchObject({ kind: 'user', name: 'alice10', is_robot: false });
+      expect(l.performer.avatar).toMatchObject({ name: 'alice10', kind: 'user' });
       expect(l.ip).toBe('127.0.0.1');
       expect(l.datetime).toMatch(RFC2822);
       expect(Object.keys(l)).toEqual(['kind', 'metadata', 'ip', 'datetime', 'performer']);
@@ -248,7 +245,7 @@ describe('/api/v1/user/apptoken', () => {
   });
 
   it('stores only a hash of each token: no column of app_tokens holds a plaintext token code', async () => {
-    const alice = await userWithToken(f, 'alice');
+    const alice = await userWithToken(f, 'alice11');
     const made = (await call(f, 'POST', '/api/v1/user/apptoken', { token: alice, body: { title: 'x' } })).body.token;
     const rows = await f.store.query<Record<string, unknown>>({ name: 't', sql: 'SELECT * FROM app_tokens' });
     expect(rows.length).toBeGreaterThanOrEqual(3);
@@ -261,9 +258,6 @@ describe('/api/v1/user/apptoken', () => {
     const hashes = rows.map((r) => r.token_hash);
     expect(hashes).toContain(sha(ADMIN_TOKEN));
     expect(hashes).toContain(sha(made.token_code));
-    // and the users' other tables don't hold it either
-    const everywhere = await f.store.query({ name: 't', sql: 'SELECT * FROM users UNION ALL SELECT * FROM users LIMIT 0' });
-    expect(everywhere).toEqual([]);
     const sqlView = await call(f, 'POST', '/api/v1/superuser/sql', { body: { query: 'SELECT * FROM app_tokens' } });
     expect(sqlView.status).toBe(200);
     expect(JSON.stringify(sqlView.body)).not.toContain(ADMIN_TOKEN);
@@ -278,7 +272,7 @@ describe('QUAYLOGS_APPTOKEN_TTL=30d', () => {
   afterAll(async () => f.close());
 
   it('gives new tokens an expiration 30 days after created, shown in create, get-one and list', async () => {
-    const alice = await userWithToken(f, 'alice');
+    const alice = await userWithToken(f, 'alice12');
     const made = (await call(f, 'POST', '/api/v1/user/apptoken', { token: alice, body: { title: 'month' } })).body.token;
     expect(made.expiration).toMatch(RFC2822);
     const delta = Date.parse(made.expiration) - Date.parse(made.created);
@@ -299,7 +293,6 @@ describe('superuser user management', () => {
     f = await startApi();
   });
   afterAll(async () => f.close());
-  beforeEach(async () => f.reset());
 
   it('POST /api/v1/superuser/users creates a user (201); the same username again is 400 invalid_request', async () => {
     const res = await call(f, 'POST', '/api/v1/superuser/users', { body: { username: 'dana', email: 'dana@example.com' } });
@@ -322,28 +315,28 @@ describe('superuser user management', () => {
 
   it('rejects bad usernames and e-mails with 400 invalid_request and creates nobody', async () => {
     const bad: unknown[] = [
-      { username: 'Dana', email: 'dana@example.com' },
-      { username: 'da na', email: 'dana@example.com' },
-      { username: '', email: 'dana@example.com' },
-      { username: '-dana', email: 'dana@example.com' },
-      { username: 'ns/dana', email: 'dana@example.com' },
-      { username: 'dana+robot', email: 'dana@example.com' },
-      { username: 'x'.repeat(300), email: 'dana@example.com' },
-      { username: 'dana', email: 'not-an-email' },
-      { username: 'dana', email: '' },
-      { username: 'dana', email: 'a b@example.com' },
-      { username: 'dana' },
-      { email: 'dana@example.com' },
-      { username: 'dana', email: 'dana@example.com', superuser: 'yes' },
-      { username: 'dana', email: 'dana@example.com', role: 'admin' },
-      { username: 7, email: 'dana@example.com' },
+      { username: 'Gil', email: 'gil@example.com' },
+      { username: 'g il', email: 'gil@example.com' },
+      { username: '', email: 'gil@example.com' },
+      { username: '-gil', email: 'gil@example.com' },
+      { username: 'ns/gil', email: 'gil@example.com' },
+      { username: 'gil+robot', email: 'gil@example.com' },
+      { username: 'x'.repeat(300), email: 'gil@example.com' },
+      { username: 'gil', email: 'not-an-email' },
+      { username: 'gil', email: '' },
+      { username: 'gil', email: 'a b@example.com' },
+      { username: 'gil' },
+      { email: 'gil@example.com' },
+      { username: 'gil', email: 'gil@example.com', superuser: 'yes' },
+      { username: 'gil', email: 'gil@example.com', role: 'admin' },
+      { username: 7, email: 'gil@example.com' },
     ];
     for (const body of bad) {
       const res = await call(f, 'POST', '/api/v1/superuser/users', { body });
       expect([JSON.stringify(body), res.status]).toEqual([JSON.stringify(body), 400]);
       expect(res.body).toMatchObject({ error_type: 'invalid_request', title: 'invalid_request', status: 400 });
     }
-    const rows = await f.store.query<any>({ name: 't', sql: "SELECT username FROM users FINAL WHERE username != 'admin'" });
+    const rows = await f.store.query<any>({ name: 't', sql: "SELECT username FROM users FINAL WHERE positionCaseInsensitive(username, 'gil') > 0" });
     expect(rows).toEqual([]);
   });
 

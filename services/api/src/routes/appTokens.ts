@@ -18,7 +18,7 @@ import { formatRfc2822, parseChDateTime, toChDateTime } from '@quaylogs/core';
 import type { AppContext } from '../context.ts';
 import { ApiError, forbidden, invalidRequest, notFound, unauthenticated } from '../httpErrors.ts';
 import type { Principal } from '../principal.ts';
-import { pathParams } from '../routeRegistry.ts';
+import { pathParams, truthyBool } from '../routeRegistry.ts';
 import { generateTokenCode, hashToken, sealTokenCode, unsealTokenCode } from '../tokenCodes.ts';
 
 const AUDIT_SOURCE = 'quaylogs';
@@ -131,7 +131,7 @@ export function registerAppTokenRoutes(app: FastifyInstance, ctx: AppContext): v
     async (req) => {
       const p = await requireUser(ctx, req);
       const q = req.query as { expiring?: string };
-      const onlyExpiring = q.expiring === undefined ? null : ['true', '1', 'yes'].includes(q.expiring.toLowerCase());
+      const onlyExpiring = q.expiring === undefined ? null : truthyBool(q.expiring);
       let tokens = await listAppTokens(ctx.store, p.username);
       if (onlyExpiring) {
         // Quay: expiring within 10 % of the configured lifetime (or of 4 weeks), not yet expired.

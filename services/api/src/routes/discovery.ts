@@ -7,7 +7,7 @@ import { quayErrorDescription } from '@quaylogs/core';
 import { type AppContext, baseUrl } from '../context.ts';
 import { buildDiscoveryDocument } from '../discovery.ts';
 import { notFound } from '../httpErrors.ts';
-import { pathParams } from '../routeRegistry.ts';
+import { pathParams, truthyBool } from '../routeRegistry.ts';
 
 export function registerDiscoveryRoutes(app: FastifyInstance, ctx: AppContext): void {
   ctx.registry.define(
@@ -30,7 +30,7 @@ export function registerDiscoveryRoutes(app: FastifyInstance, ctx: AppContext): 
       return buildDiscoveryDocument(ctx.registry.routes, {
         host: url.host,
         scheme: ctx.config.QUAYLOGS_PREFERRED_URL_SCHEME,
-        internal: ['true', '1', 'yes'].includes((q.internal ?? '').toLowerCase()),
+        internal: q.internal !== undefined && truthyBool(q.internal),
         tagDescriptions: {
           logs: 'Access usage logs for organizations or repositories.',
           superuser: 'Superuser API.',

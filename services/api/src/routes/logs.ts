@@ -31,6 +31,13 @@ import { pathParams, type RouteDoc, stringQuery } from '../routeRegistry.ts';
 
 export const PAGE_SIZE = 20;
 
+/**
+ * ClickHouse's DateTime64 ends in 2299, and a bound past year 9999 (endtime=12/31/9999 ⇒
+ * 10000-01-01) has no text form it parses: later bounds are queried as this one.
+ */
+const LATEST_QUERYABLE = new Date(Date.UTC(2300, 0, 1));
+const queryable = (d: Date): Date => (d > LATEST_QUERYABLE ? LATEST_QUERYABLE : d);
+
 type Scope = 'user' | 'organization' | 'repository' | 'superuser';
 
 interface LogsQuery {
@@ -249,7 +256,7 @@ async function listLogs(ctx: AppContext, req: FastifyRequest, target: Target) {
     ? { start: new Date(token.window.start), end: new Date(token.window.end) }
     : resolveLogWindow(q.starttime, q.endtime);
   if (target.scope !== 'superuser' && window.end < window.start) throw new MessageError(400, MSG_BAD_REQUEST_GENERIC);
-  const filter: LogFilter = { ...target.filter, start: window.start, end: window.end };
+  const filter: LogFilter = { ...target.filter, start: queryable(window.start), end: queryable(window.end) };
   const cursor = token ? { datetime: token.datetime, eventKey: token.eventKey } : null;
   const page = await listUsageLogs(ctx.store, filter, cursor, PAGE_SIZE);
   const names = new Set<string>();
@@ -291,7 +298,7 @@ async function aggregateLogs(ctx: AppContext, req: FastifyRequest, target: Targe
   if (groupBy !== undefined && groupBy !== 'performer' && groupBy !== 'repository') {
     throw invalidRequest("group_by must be 'performer' or 'repository'");
   }
-  const rows = await aggregateUsageLogs(ctx.store, { ...target.filter, start: window.start, end: window.end }, groupBy);
+  const rows = await aggregateUsageLogs(ctx.store, { ...target.filter, start: queryable(window.start), end: queryable(window.end) }, groupBy);
   return {
     aggregated: rows.map((r) =>
       renderAggregate(r.kind, r.count, new Date(`${r.day}T00:00:00Z`), groupBy ? { [groupBy]: r.group ?? '' } : undefined),

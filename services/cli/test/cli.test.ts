@@ -1,0 +1,186 @@
+/**
+ * The real `quaylogs` command (issue 2, item 8), spawned as a user runs it: help, migrate,
+ * demo, sql (directly, and through a running `up` that holds the embedded store), the
+ * data-directory lock, and an orderly SIGTERM.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '../../..');
+const BIN = 'services/cli/bin/quaylogs.js';
+const TOKEN = 'cli-test-bootstrap-token-0123456789';
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => res(port));
+    });
+  });
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const s = connect(port, '127.0.0.1');
+    s.on('connect', () => {
+      s.destroy();
+      res(true);
+    });
+    s.on('error', () => res(false));
+  });
+}
+
+/** Environment of the children: the parent's, minus anything quaylogs reads, plus ours. */
+function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!/^(QUAYLOGS_|CLICKHOUSE_|REDIS_)/.test(k)) env[k] = v;
+  }
+  return { ...env, QUAYLOGS_LOG_LEVEL: 'warn', QUAYLOGS_ROLES: 'api', ...extra };
+}
+
+function start(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; done: Promise<Run> } {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const done = new Promise<Run>((res) => child.on('close', (code, signal) => res({ code, signal, stdout, stderr })));
+  return { child, done };
+}
+
+describe('quaylogs CLI', () => {
+  let dataDir: string;
+  let port: number;
+  let env: NodeJS.ProcessEnv;
+  let up: { child: ChildProcess; done: Promise<Run> } | null = null;
+  const run = (...args: string[]) => start(args, env).done;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'quaylogs-cli-'));
+    port = await freePort();
+    env = childEnv({ QUAYLOGS_DATA_DIR: dataDir, QUAYLOGS_PORT: String(port), QUAYLOGS_BOOTSTRAP_TOKEN: TOKEN });
+  });
+  afterAll(async () => {
+    if (up && up.child.exitCode === null && up.child.signalCode === null) {
+      up.child.kill('SIGKILL');
+      await up.done;
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('--help and up --help print usage and exit 0', async () => {
+    const [top, upHelp, sqlHelp] = await Promise.all([run('--help'), run('up', '--help'), run('sql', '--help')]);
+    expect(top.code).toBe(0);
+    expect(top.stdout).toMatch(/^Usage: quaylogs \[options\] \[command\]/);
+    for (const cmd of ['up', 'migrate', 'demo', 'sql']) expect(top.stdout).toMatch(new RegExp(`^\\s+${cmd}\\b`, 'm'));
+    expect(top.stdout).toContain('QUAYLOGS_DATA_DIR');
+    expect(upHelp.code).toBe(0);
+    expect(upHelp.stdout).toMatch(/^Usage: quaylogs up \[options\]/);
+    expect(upHelp.stdout).toContain('--demo-rows <n>');
+    expect(upHelp.stdout).toContain('--port <port>');
+    expect(sqlHelp.code).toBe(0);
+    expect(sqlHelp.stdout).toMatch(/^Usage: quaylogs sql \[options\] <query>/);
+    expect(sqlHelp.stdout).toContain('--json');
+  });
+
+  it('migrate applies every migration once; a second run applies none', async () => {
+    const first = await run('migrate');
+    expect(first.code).toBe(0);
+    const m1 = /^(\d+) applied, 0 already applied$/m.exec(first.stdout);
+    expect(m1, first.stdout + first.stderr).not.toBeNull();
+    const n = Number(m1![1]);
+    expect(n).toBeGreaterThanOrEqual(3);
+    expect(first.stdout).toContain('applied 0001_create_usage_logs');
+    const second = await run('migrate');
+    expect(second.code).toBe(0);
+    expect(second.stdout.trim()).toBe(`0 applied, ${n} already applied`);
+  });
+
+  it('demo --rows 20000 fills the store and sql --json counts exactly those rows', async () => {
+    const demo = await run('demo', '--rows', '20000');
+    expect(demo.code, demo.stderr).toBe(0);
+    expect(demo.stderr).toMatch(/20,000 log entries/);
+    const sql = await run('sql', 'SELECT count() AS n FROM usage_logs', '--json');
+    expect(sql.code, sql.stderr).toBe(0);
+    expect(sql.stdout).toBe('{"n":"20000"}\n');
+    expect(sql.stderr).toBe('');
+  });
+
+  it('sql refuses a write with exit 1 and one line on stderr, and the table is still there', async () => {
+    const drop = await run('sql', 'DROP TABLE usage_logs');
+    expect(drop.code).toBe(1);
+    expect(drop.stdout).toBe('');
+    expect(drop.stderr).toMatch(/^quaylogs: [^\n]+\n$/);
+    const count = await run('sql', 'SELECT count() AS n FROM usage_logs', '--json');
+    expect(count.stdout).toBe('{"n":"20000"}\n');
+  });
+
+  it('up serves; sql goes through the running server; a second up exits 1 naming the lock; SIGTERM exits 0 and frees port and store', async () => {
+    up = start(['up'], env);
+    let ready = false;
+    for (let i = 0; i < 150 && !ready; i++) {
+      if (up.child.exitCode !== null) break;
+      ready = await fetch(`http://127.0.0.1:${port}/readyz`)
+        .then((r) => r.ok)
+        .catch(() => false);
+      if (!ready) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(ready, `up never became ready: ${up.child.exitCode}`).toBe(true);
+    const pid = up.child.pid!;
+
+    // The embedded store is held by `up`: sql answers through the server, the same demo count.
+    const viaServer = await run('sql', "SELECT count() AS n FROM usage_logs WHERE source = 'demo'", '--json');
+    expect(viaServer.code, viaServer.stderr).toBe(0);
+    expect(viaServer.stdout).toBe('{"n":"20000"}\n');
+    expect(viaServer.stderr).toBe('');
+    // Besides the demo rows, `up` itself wrote one entry: the audit of the bootstrap admin's token.
+    const own = await run('sql', "SELECT source, kind, namespace, performer FROM usage_logs WHERE source != 'demo'", '--json');
+    expect(own.stdout).toBe('{"source":"quaylogs","kind":"create_app_specific_token","namespace":"admin","performer":"admin"}\n');
+    // …and the server's own route agrees.
+    const api = await fetch(`http://127.0.0.1:${port}/api/v1/superuser/sql`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'SELECT count() AS n FROM usage_logs' }),
+    });
+    expect(((await api.json()) as { rows: unknown }).rows).toEqual([{ n: '20001' }]);
+
+    // A write through the running server is refused the same way.
+    const drop = await run('sql', 'DROP TABLE usage_logs');
+    expect(drop.code).toBe(1);
+    expect(drop.stderr).toMatch(/^quaylogs: [^\n]+\n$/);
+
+    // A second `up` on the same data directory: one line naming the lock and the holder.
+    const second = await run('up', '--port', String(await freePort()));
+    expect(second.code).toBe(1);
+    const lines = second.stderr.split('\n').filter(Boolean);
+    expect(lines, second.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(/^quaylogs: /);
+    expect(lines[0]).toContain(join(dataDir, 'clickhouse'));
+    expect(lines[0]).toContain(`in use by process ${pid}`);
+
+    // SIGTERM: orderly shutdown, exit 0, the port closes, the store is free again.
+    up.child.kill('SIGTERM');
+    const stopped = await up.done;
+    expect(stopped.code).toBe(0);
+    expect(stopped.stderr).toContain('SIGTERM received, shutting down');
+    expect(await portOpen(port)).toBe(false);
+    const direct = await run('sql', 'SELECT count() AS n FROM usage_logs', '--json');
+    expect(direct.code, direct.stderr).toBe(0);
+    expect(direct.stdout).toBe('{"n":"20001"}\n');
+    expect(direct.stderr).toBe('');
+  });
+});
