@@ -18,6 +18,7 @@ export const MUTABLE_TABLES = [
   'app_token_access',
   'accounts',
   'poll_checkpoints',
+  'import_checkpoints',
 ];
 
 export async function openTestStore(): Promise<{ store: ClickHouseStore; dir: string; cleanup: () => Promise<void> }> {

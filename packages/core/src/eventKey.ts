@@ -58,17 +58,23 @@ function metadataIdentity(text: string): { json: unknown } | { raw: string } {
   }
 }
 
+const CH_SECOND = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}/;
+
 /**
- * The content that identifies an entry, serialised unambiguously. Extended-logging fields
- * (request id, user agent, …) are deliberately left out. Throws for an invalid datetime.
+ * The content that identifies an entry, serialised unambiguously. Left out on purpose:
+ * extended-logging fields (request id, user agent, …), and the repository column — it is
+ * derived differently by each path (Quay's repository_id in its database, the metadata's
+ * `repo` in API-shaped entries), while the metadata that names the repository is the same
+ * on every path. Throws for an invalid datetime.
  */
 function canonicalContent(row: IdentityRow): string {
-  const second = toChDateTime(parseChDateTime(row.datetime)).slice(0, 19);
+  const second = CH_SECOND.test(row.datetime)
+    ? row.datetime.slice(0, 19)
+    : toChDateTime(parseChDateTime(row.datetime)).slice(0, 19);
   return canonicalJson([
     'quaylogs-event-v1',
     row.source,
     row.namespace,
-    row.repository,
     row.kind,
     row.performer,
     row.ip,
@@ -82,7 +88,7 @@ function keyOf(content: string, ordinal: number): string {
 }
 
 /**
- * Content key of an entry: sha256 over (source, namespace, repository, kind, performer, ip,
+ * Content key of an entry: sha256 over (source, namespace, kind, performer, ip,
  * datetime truncated to the second, canonical metadata) and `ordinal`; the first 16 bytes
  * as an unsigned 128-bit decimal string.
  */

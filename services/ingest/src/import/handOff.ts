@@ -1,0 +1,124 @@
+/**
+ * How importers hand rows over: appended to the ingest stream (the only way rows reach
+ * ClickHouse), in entries of bounded size, with the accounts first seen in them, and
+ * never faster than the loaders drain the stream (bounded backlog), so a multi-GB import
+ * cannot fill Redis. Also the progress arithmetic (rate, ETA) every importer reports.
+ */
+import type { AccountInfo, UsageLogRow } from '@quaylogs/core';
+import { appendIngestBatch, INGEST_STREAM, type Redis } from '@quaylogs/queue';
+
+export interface ImportProgress {
+  /** Entries handed to the ingest stream so far in this run. */
+  rows: number;
+  /** Entries this run expects to hand off in all (an estimate for very large tables; 0 when unknown). */
+  total: number;
+  ratePerS: number;
+  /** Seconds left at the current rate; null when unknown. */
+  etaS: number | null;
+  /** true while the importer waits for the loaders to drain the stream. */
+  waiting?: boolean;
+}
+
+export interface HandOffOptions {
+  redis: Redis;
+  source: string;
+  /** Most rows per stream entry (default 5000). */
+  entryRows?: number;
+  /**
+   * Most stream entries waiting for the loaders before the importer pauses (default 20;
+   * 0 = never wait). The loader deletes the entries it has stored, so this is the
+   * stream's length.
+   */
+  maxBacklog?: number;
+  signal?: AbortSignal;
+  onWait?: () => void;
+}
+
+export class HandOff {
+  private readonly sentAccounts = new Map<string, string>();
+  private readonly entryRows: number;
+  private readonly maxBacklog: number;
+  entries = 0;
+
+  constructor(private readonly opts: HandOffOptions) {
+    this.entryRows = opts.entryRows ?? 5000;
+    this.maxBacklog = opts.maxBacklog ?? 20;
+  }
+
+  /** Accounts not yet sent in this run (or changed since). */
+  newAccounts(accounts: Iterable<AccountInfo>): AccountInfo[] {
+    const out: AccountInfo[] = [];
+    for (const a of accounts) {
+      const sig = `${a.kind}\u0000${a.email ?? ''}`;
+      if (this.sentAccounts.get(a.name) === sig) continue;
+      this.sentAccounts.set(a.name, sig);
+      out.push(a);
+    }
+    return out;
+  }
+
+  /** Appends the rows (and accounts) and resolves once Redis holds them all. */
+  async send(rows: readonly UsageLogRow[], accounts: readonly AccountInfo[] = []): Promise<void> {
+    let pendingAccounts = accounts.length > 0 ? [...accounts] : undefined;
+    if (rows.length === 0 && pendingAccounts === undefined) return;
+    for (let i = 0; i < rows.length || pendingAccounts !== undefined; i += this.entryRows) {
+      await this.waitForRoom();
+      await appendIngestBatch(this.opts.redis, {
+        v: 1,
+        origin: 'import',
+        source: this.opts.source,
+        rows: rows.slice(i, i + this.entryRows),
+        ...(pendingAccounts ? { accounts: pendingAccounts } : {}),
+      });
+      pendingAccounts = undefined;
+      this.entries++;
+    }
+  }
+
+  private async waitForRoom(): Promise<void> {
+    if (this.maxBacklog <= 0) return;
+    let announced = false;
+    while ((await streamBacklog(this.opts.redis)) >= this.maxBacklog) {
+      this.opts.signal?.throwIfAborted();
+      if (!announced) {
+        announced = true;
+        this.opts.onWait?.();
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+/** Stream entries not yet stored: the loader deletes what it has stored, so this is the stream's length. */
+export async function streamBacklog(redis: Redis): Promise<number> {
+  return Number(await redis.xlen(INGEST_STREAM));
+}
+
+export class ProgressMeter {
+  private readonly started = Date.now();
+  private lastReport = 0;
+  rows = 0;
+
+  constructor(
+    public total: number,
+    private readonly onProgress?: (p: ImportProgress) => void,
+    private readonly everyMs = 250,
+  ) {}
+
+  add(n: number, force = false): void {
+    this.rows += n;
+    this.report(force);
+  }
+
+  report(force = false, waiting = false): void {
+    if (!this.onProgress) return;
+    const now = Date.now();
+    if (!force && !waiting && now - this.lastReport < this.everyMs) return;
+    this.lastReport = now;
+    const elapsedS = Math.max(0.001, (now - this.started) / 1000);
+    const ratePerS = this.rows / elapsedS;
+    const total = Math.max(this.total, this.rows);
+    const etaS = ratePerS > 0 && this.total > 0 ? Math.max(0, (total - this.rows) / ratePerS) : null;
+    this.onProgress({ rows: this.rows, total, ratePerS: Math.round(ratePerS), etaS: etaS === null ? null : Math.round(etaS), ...(waiting ? { waiting } : {}) });
+  }
+}
