@@ -8,3 +8,7 @@ export * from './tables/usageLogs.ts';
 export * from './tables/aggregates.ts';
 export * from './tables/identity.ts';
 export * from './tables/accounts.ts';
+export * from './tables/importCheckpoints.ts';
+export * from './tables/pollCheckpoints.ts';
+export * from './tables/exports.ts';
+export * from './tables/exportSchedules.ts';

@@ -19,6 +19,10 @@ export const MUTABLE_TABLES = [
   'accounts',
   'poll_checkpoints',
   'import_checkpoints',
+  'exports',
+  'export_deliveries',
+  'export_schedules',
+  'export_schedule_runs',
 ];
 
 export async function openTestStore(): Promise<{ store: ClickHouseStore; dir: string; cleanup: () => Promise<void> }> {

@@ -4,3 +4,4 @@ export { ensureBootstrapAdmin, BOOTSTRAP_USER } from './bootstrap.ts';
 export type { AppContext, AuditWriter } from './context.ts';
 export { checkReadOnlySql } from './readOnlySql.ts';
 export { hashToken } from './tokenCodes.ts';
+export { exportsPlugin } from './routes/exports.ts';

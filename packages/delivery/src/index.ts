@@ -1,0 +1,5 @@
+export * from './ssrfGuard.ts';
+export * from './callback.ts';
+export * from './email.ts';
+export * from './exportStore.ts';
+export * from './downloadLink.ts';

@@ -1,0 +1,686 @@
+/**
+ * Log exports (compat spec §3) and their quaylogs extensions:
+ * - POST /api/v1/{user | organization/{org} | repository/{ns}/{repo}}/exportlogs — Quay's
+ *   request, checks, audit entries and `{"export_id"}` answer; the export runs as a job;
+ * - GET /api/v1/exportlogs/{export_id} — what happened to an export;
+ * - GET /exportedlogs/{file_id} — the file, behind a signed, expiring link (no auth);
+ * - /api/v1/organization/{org}/exportschedules and /api/v1/superuser/exportschedules —
+ *   recurring exports (exportSchedules.ts-backed job schedulers).
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { JobsOptions, Queue } from 'bullmq';
+import {
+  deleteSchedule,
+  type ExportFormat,
+  getExport,
+  getSchedule,
+  lastScheduleRun,
+  listExportDeliveries,
+  listSchedules,
+  overallExportStatus,
+  putExport,
+  putSchedule,
+  queuedExport,
+  repositoryExists,
+  type ScheduleRecord,
+} from '@quaylogs/clickhouse';
+import { formatRfc2822, resolveLogWindow, SERVICE_LEVEL_LOG_KINDS, toChDateTime } from '@quaylogs/core';
+import {
+  AllowList,
+  checkDownloadLink,
+  deriveLinkKeys,
+  describeExportFile,
+  type ExportStore,
+  isValidFileId,
+  localExportStore,
+  MSG_INVALID_CALLBACK_URL,
+  type Resolver,
+  SsrfError,
+  vetUrl,
+} from '@quaylogs/delivery';
+import {
+  openExportQueue,
+  type Redis,
+  removeExportScheduler,
+  submitExportJob,
+  exportSchedulerId,
+  upsertExportScheduler,
+} from '@quaylogs/queue';
+import type { AppContext } from '../context.ts';
+import { ApiError, forbidden, invalidRequest, MessageError, notFound, unauthenticated } from '../httpErrors.ts';
+import { canAdminNamespace, canAdminRepository, type Principal } from '../principal.ts';
+import { pathParams, type RouteDoc, stringQuery } from '../routeRegistry.ts';
+
+export interface ExportsPluginDeps {
+  /** A producer connection (`redisForProducers`): requests fail fast when Redis is away. */
+  redis: Redis;
+  /** Overrides the catalog's generation job options (tests use short backoffs). */
+  generateJobOptions?: Partial<JobsOptions>;
+  /** The SSRF guard's resolver (tests map names to addresses); default DNS. */
+  resolve?: Resolver;
+  /** Where export files are read from (default QUAYLOGS_DATA_DIR/exports). */
+  files?: ExportStore;
+  /** How long a request waits for Redis to take the job. */
+  enqueueTimeoutMs?: number;
+}
+
+type Scope = 'user' | 'organization' | 'repository';
+
+interface ExportBody {
+  callback_url?: string;
+  callback_email?: string;
+  starttime?: string;
+  endtime?: string;
+  format?: string;
+  compress?: string | null;
+  kind?: string | string[];
+  performer?: string;
+  repository?: string;
+}
+
+const AUDIT_SOURCE = 'quaylogs';
+const FORMATS: readonly ExportFormat[] = ['json', 'ndjson', 'csv'];
+
+/** Quay's ExportLogs schema, with the quaylogs extensions listed beside it. */
+const EXPORT_BODY = {
+  type: 'object',
+  description: 'Configuration for an export logs operation',
+  properties: {
+    callback_url: { type: 'string', description: 'The callback URL to invoke with a link to the exported logs' },
+    callback_email: { type: 'string', description: 'The e-mail address at which to e-mail a link to the exported logs' },
+    starttime: { type: 'string', description: 'quaylogs: the window start when not in the query string (MM/DD/YYYY or ISO-8601)' },
+    endtime: { type: 'string', description: 'quaylogs: the window end when not in the query string (MM/DD/YYYY, whole day included, or ISO-8601)' },
+    format: { type: 'string', enum: FORMATS, description: "quaylogs: json (Quay's export document, default), ndjson or csv" },
+    compress: { type: 'string', enum: ['gzip'], description: 'quaylogs: gzip the file' },
+    kind: { type: ['string', 'array'], description: 'quaylogs: only these log kinds (comma-separated or an array)' },
+    performer: { type: 'string', description: 'quaylogs: only entries performed by this user or robot' },
+    repository: { type: 'string', description: 'quaylogs: only this repository of the namespace (user and organization exports)' },
+  },
+};
+const DATE_QUERY = stringQuery({
+  starttime: 'Earliest time for logs. Format: "%m/%d/%Y" in UTC.',
+  endtime: 'Latest time for logs. Format: "%m/%d/%Y" in UTC.',
+});
+
+/** Python's repr of a JSON value, as jsonschema messages show it. */
+function pyRepr(v: unknown): string {
+  if (v === null) return 'None';
+  if (v === true) return 'True';
+  if (v === false) return 'False';
+  if (typeof v === 'string') return `'${v}'`;
+  if (Array.isArray(v)) return `[${v.map(pyRepr).join(', ')}]`;
+  if (typeof v === 'object') return `{${Object.entries(v as object).map(([k, x]) => `'${k}': ${pyRepr(x)}`).join(', ')}}`;
+  return String(v);
+}
+
+/** Quay's validate_json_request for ExportLogs (plus our extension fields): 400 with jsonschema's message. */
+function parseBody(raw: unknown): ExportBody {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw invalidRequest(`${pyRepr(raw)} is not of type 'object'`);
+  const body = raw as Record<string, unknown>;
+  for (const key of ['callback_url', 'callback_email', 'starttime', 'endtime', 'format', 'performer', 'repository']) {
+    const v = body[key];
+    if (v !== undefined && typeof v !== 'string') throw invalidRequest(`${pyRepr(v)} is not of type 'string'`);
+  }
+  const kind = body.kind;
+  if (kind !== undefined && typeof kind !== 'string' && !(Array.isArray(kind) && kind.every((k) => typeof k === 'string'))) {
+    throw invalidRequest(`${pyRepr(kind)} is not of type 'string', 'array'`);
+  }
+  if (body.compress !== undefined && body.compress !== null && typeof body.compress !== 'string') {
+    throw invalidRequest(`${pyRepr(body.compress)} is not of type 'string'`);
+  }
+  return body as ExportBody;
+}
+
+/** The export options beyond Quay's (format, compression, filters); problems are Quay's InvalidRequest. */
+function extensionOptions(body: ExportBody, scope: Scope) {
+  const format = (body.format ?? 'json') as ExportFormat;
+  if (!FORMATS.includes(format)) throw invalidRequest(`format must be one of ${FORMATS.join(', ')}`);
+  const compress = body.compress === undefined || body.compress === null || body.compress === '' || body.compress === 'none' ? null : body.compress;
+  if (compress !== null && compress !== 'gzip') throw invalidRequest("compress must be 'gzip'");
+  const kinds = (Array.isArray(body.kind) ? body.kind : (body.kind ?? '').split(',')).map((k) => k.trim()).filter(Boolean);
+  const performer = body.performer?.trim() || null;
+  const repository = body.repository?.trim() || null;
+  if (repository !== null && scope === 'repository') throw invalidRequest('repository is given by the path of a repository export');
+  return { format, compress: compress as 'gzip' | null, kinds, performer, repository };
+}
+
+function rfcOrNull(d: Date | null): string | null {
+  return d ? formatRfc2822(d) : null;
+}
+
+export function exportsPlugin(deps: ExportsPluginDeps) {
+  return async (app: FastifyInstance, ctx: AppContext): Promise<void> => {
+    const queue: Queue = openExportQueue(deps.redis);
+    app.addHook('onClose', async () => {
+      await queue.close();
+    });
+    const files = deps.files ?? localExportStore(ctx.config.QUAYLOGS_DATA_DIR);
+    const keys = deriveLinkKeys(ctx.secret);
+    const allowList = AllowList.parse(ctx.config.QUAYLOGS_SSRF_ALLOWED_HOSTS);
+    const ssrf = { allowList, ...(deps.resolve ? { resolve: deps.resolve } : {}) };
+    const enqueueTimeoutMs = deps.enqueueTimeoutMs ?? 5_000;
+
+    async function withTimeout<T>(what: Promise<T>): Promise<T> {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('the export queue did not answer in time')), enqueueTimeoutMs);
+      });
+      try {
+        return await Promise.race([what, timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+
+    /** Quay's `_validate_callback_url`: blocked ⇒ a generic message, format problems verbatim. */
+    async function checkCallbackUrl(url: string): Promise<void> {
+      try {
+        await vetUrl(url, ssrf);
+      } catch (err) {
+        if (err instanceof SsrfError) throw invalidRequest(err.kind === 'blocked' ? MSG_INVALID_CALLBACK_URL : err.message);
+        throw err;
+      }
+    }
+
+    async function checkDestinations(body: { callback_url?: string | undefined; callback_email?: string | undefined }): Promise<void> {
+      if (body.callback_url) await checkCallbackUrl(body.callback_url);
+      if (body.callback_email) {
+        if (!body.callback_email.includes('@')) throw invalidRequest('Invalid callback e-mail');
+        if (!ctx.config.QUAYLOGS_SMTP_URL) throw invalidRequest('E-mail delivery is not configured on this server (QUAYLOGS_SMTP_URL)');
+      }
+    }
+
+    async function audit(
+      req: FastifyRequest,
+      performer: string,
+      namespace: string,
+      kind: 'export_logs_success' | 'export_logs_failure',
+      metadata: Record<string, unknown>,
+    ): Promise<void> {
+      await ctx.audit.write([
+        {
+          source: AUDIT_SOURCE,
+          namespace,
+          repository: '', // Quay does not link the repository (repo exports show in the namespace's log)
+          kind,
+          performer,
+          ip: req.ip,
+          datetime: toChDateTime(new Date()),
+          metadata: JSON.stringify(metadata),
+          request_url: '',
+          http_method: '',
+          user_agent: '',
+          request_id: '',
+          auth_type: '',
+          performer_kind: '',
+          x_forwarded_for: '',
+        },
+      ]);
+    }
+
+    function auditFailure(req: FastifyRequest, p: Principal, namespace: string, body: ExportBody, error: string, repo: string | null) {
+      return audit(req, p.username, namespace, 'export_logs_failure', {
+        'date/time': Math.floor(Date.now() / 1000),
+        error,
+        url: body.callback_url || null,
+        email: body.callback_email || null,
+        ...(repo ? { repo } : {}),
+      });
+    }
+
+    /** Quay's `_queue_logs_export` and the audit entries around it. */
+    async function queueExport(req: FastifyRequest, p: Principal, scope: Scope, namespace: string, repo: string | null, body: ExportBody): Promise<string> {
+      const q = req.query as { starttime?: string; endtime?: string };
+      let target: { repository: string | null; options: ReturnType<typeof extensionOptions>; window: { start: Date; end: Date } };
+      let failure = 'invalid request';
+      try {
+        await checkDestinations(body);
+        const options = extensionOptions(body, scope);
+        // Quay reads the dates from the query string only; quaylogs also takes them from the body.
+        const window = resolveLogWindow(q.starttime ?? body.starttime, q.endtime ?? body.endtime);
+        if (window.end < window.start) {
+          failure = 'Invalid time span selected';
+          throw invalidRequest(failure);
+        }
+        target = { repository: repo ?? options.repository, options, window };
+      } catch (err) {
+        if (err instanceof ApiError) await auditFailure(req, p, namespace, body, failure, repo);
+        throw err;
+      }
+      const exportId = randomUUID();
+      const { options, window } = target;
+      const record = queuedExport({
+        export_id: exportId,
+        namespace,
+        repository: target.repository ?? '',
+        requested_by: p.username,
+        schedule_id: '',
+        window_start: window.start,
+        window_end: window.end,
+        kinds: options.kinds,
+        exclude_kinds: scope === 'user' ? [...SERVICE_LEVEL_LOG_KINDS] : [],
+        performer: options.performer ?? '',
+        format: options.format,
+        compress: options.compress ?? '',
+        callback_url: body.callback_url || '',
+        callback_email: body.callback_email || '',
+      });
+      await putExport(ctx.store, record);
+      try {
+        await withTimeout(
+          submitExportJob(
+            queue,
+            {
+              export_id: exportId,
+              namespace,
+              repository: target.repository,
+              start: window.start.toISOString(),
+              end: window.end.toISOString(),
+              kinds: record.kinds,
+              exclude_kinds: record.exclude_kinds,
+              performer: options.performer,
+              format: options.format,
+              compress: options.compress,
+              callback_url: body.callback_url || null,
+              callback_email: body.callback_email || null,
+              requested_by: p.username,
+              schedule_id: null,
+            },
+            deps.generateJobOptions,
+          ),
+        );
+      } catch (err) {
+        req.log.error({ err, export_id: exportId }, 'export could not be queued');
+        await putExport(ctx.store, { ...record, status: 'failed', outcome: 'failed', last_error: 'could not be queued', updated: new Date() });
+        throw new MessageError(503, 'The export could not be queued; please try again later');
+      }
+      await audit(req, p.username, namespace, 'export_logs_success', {
+        'date/time': Math.floor(Date.now() / 1000),
+        export_id: exportId,
+        message: 'queued for export',
+        url: body.callback_url || null,
+        email: body.callback_email || null,
+        ...(repo ? { repo } : {}),
+      });
+      return exportId;
+    }
+
+    const exportDoc = (url: string, operationId: string, description: string, scopeName: string, params?: Record<string, string>): RouteDoc => ({
+      method: 'POST',
+      url,
+      operationId,
+      tag: 'logs',
+      description,
+      scope: scopeName,
+      querystring: DATE_QUERY,
+      body: EXPORT_BODY,
+      bodyName: 'ExportLogs',
+      ...(params ? { params: pathParams(params) } : {}),
+      success: { status: 200, description: 'Successful invocation' },
+    });
+    // The body is checked in the handler, in Quay's order relative to the permission check.
+    const noBodySchema = (params?: Record<string, string>) => ({
+      schema: { querystring: DATE_QUERY, ...(params ? { params: pathParams(params) } : {}) },
+    });
+
+    ctx.registry.define(
+      app,
+      exportDoc('/api/v1/user/exportlogs', 'exportUserLogs', 'Returns the aggregated logs for the current user.', 'user:admin'),
+      async (req) => {
+        const p = await ctx.auth.principal(req);
+        if (!p) throw unauthenticated();
+        const body = parseBody(req.body);
+        return { export_id: await queueExport(req, p, 'user', p.username, null, body) };
+      },
+      noBodySchema(),
+    );
+
+    const orgParams = { orgname: 'The name of the organization' };
+    ctx.registry.define(
+      app,
+      exportDoc('/api/v1/organization/:orgname/exportlogs', 'exportOrgLogs', 'Exports the logs for the specified organization.', 'org:admin', orgParams),
+      async (req) => {
+        const p = await ctx.auth.principal(req);
+        const body = parseBody(req.body);
+        const { orgname } = req.params as { orgname: string };
+        if (!p) throw unauthenticated();
+        if (!canAdminNamespace(p, orgname)) {
+          // Quay writes this into the organization's log although the caller may not read it.
+          await auditFailure(req, p, orgname, body, 'unauthorized', null);
+          throw forbidden();
+        }
+        return { export_id: await queueExport(req, p, 'organization', orgname, null, body) };
+      },
+      noBodySchema(orgParams),
+    );
+
+    const repoParams = { namespace: 'The namespace of the repository', repo: 'The name of the repository' };
+    ctx.registry.define(
+      app,
+      exportDoc('/api/v1/repository/:namespace/:repo/exportlogs', 'exportRepoLogs', 'Queues an export of the logs for the specified repository.', 'repo:admin', repoParams),
+      async (req) => {
+        const p = await ctx.auth.principal(req);
+        if (!p) throw unauthenticated();
+        const { namespace, repo } = req.params as { namespace: string; repo: string };
+        if (!canAdminRepository(p, namespace, repo)) throw forbidden();
+        const body = parseBody(req.body);
+        if (!(await repositoryExists(ctx.store, namespace, repo))) {
+          await auditFailure(req, p, namespace, body, 'non-existent repository', repo);
+          throw notFound();
+        }
+        return { export_id: await queueExport(req, p, 'repository', namespace, repo, body) };
+      },
+      noBodySchema(repoParams),
+    );
+
+    // ---- status ----
+
+    ctx.registry.define(
+      app,
+      {
+        method: 'GET',
+        url: '/api/v1/exportlogs/:export_id',
+        operationId: 'getExportStatus',
+        tag: 'logs',
+        extension: true,
+        description: 'quaylogs: the status of a log export: generation, rows, bytes, each delivery channel, and the download link while it is valid.',
+        scope: 'org:admin',
+        params: pathParams({ export_id: 'The export id returned by exportlogs' }),
+      },
+      async (req) => {
+        const p = await ctx.auth.principal(req);
+        if (!p) throw unauthenticated();
+        const { export_id } = req.params as { export_id: string };
+        const e = await getExport(ctx.store, export_id);
+        if (!e) throw notFound();
+        const allowed = e.repository ? canAdminRepository(p, e.namespace, e.repository) : canAdminNamespace(p, e.namespace);
+        if (!allowed) throw forbidden();
+        const deliveries = await listExportDeliveries(ctx.store, export_id);
+        const linkValid = e.link_url !== '' && e.link_expires !== null && e.link_expires.getTime() > Date.now();
+        const channels: Record<string, unknown> = {};
+        for (const d of deliveries) {
+          channels[d.channel] = {
+            target: d.target,
+            status: d.status,
+            reports: d.reports,
+            attempts: d.attempts,
+            last_error: d.last_error || null,
+            ...(d.channel === 'callback' ? { last_status_code: d.last_status_code || null, webhook_id: d.webhook_id } : {}),
+            next_attempt: rfcOrNull(d.next_attempt),
+            delivered_at: rfcOrNull(d.delivered_at),
+          };
+        }
+        for (const [channel, target] of [['callback', e.callback_url], ['email', e.callback_email]] as const) {
+          if (target && !(channel in channels)) channels[channel] = { target, status: 'pending', attempts: 0, last_error: null };
+        }
+        return {
+          export_id: e.export_id,
+          status: overallExportStatus(e, deliveries),
+          namespace: e.namespace,
+          repository: e.repository || null,
+          start_time: formatRfc2822(e.window_start),
+          end_time: formatRfc2822(e.window_end),
+          format: e.format,
+          compress: e.compress || null,
+          filters: { kind: e.kinds, performer: e.performer || null },
+          requested_by: e.requested_by,
+          schedule_id: e.schedule_id || null,
+          created: formatRfc2822(e.created),
+          updated: formatRfc2822(e.updated),
+          generation: { status: e.status, outcome: e.outcome || null, attempts: e.attempts, last_error: e.last_error || null },
+          rows: e.rows,
+          bytes: e.bytes,
+          exported_data_url: linkValid ? e.link_url : null,
+          expires: linkValid ? formatRfc2822(e.link_expires!) : null,
+          channels,
+        };
+      },
+    );
+
+    // ---- the file (Quay's /exportedlogs/<file id>, no auth: the signed link is the credential) ----
+
+    app.route({
+      method: 'GET',
+      url: '/exportedlogs/:file_id',
+      schema: { params: pathParams({ file_id: 'Export file id' }), querystring: stringQuery({ expires: 'Unix seconds', signature: 'Link signature' }) },
+      handler: async (req: FastifyRequest, reply: FastifyReply) => {
+        const { file_id } = req.params as { file_id: string };
+        const query = req.query as { expires?: string; signature?: string };
+        if (!isValidFileId(file_id)) throw notFound();
+        const check = checkDownloadLink(file_id, query, keys);
+        if (check === 'invalid') throw notFound();
+        if (check === 'expired') throw new MessageError(410, 'This download link has expired');
+        const e = await getExport(ctx.store, file_id.slice(0, 36));
+        const file = e && e.file_id === file_id ? await files.open(file_id) : null;
+        if (!e || !file) throw notFound();
+        const desc = describeExportFile(e.export_id, e.format, e.compress === 'gzip');
+        return reply
+          .header('content-type', desc.contentType)
+          .header('content-length', String(file.size))
+          .header('content-disposition', `attachment; filename="${desc.filename}"`)
+          .header('cache-control', 'private, no-store')
+          .send(file.stream);
+      },
+    });
+
+    // ---- scheduled exports ----
+    registerScheduleRoutes(app, ctx, queue, checkDestinations);
+  };
+}
+
+const SCHEDULE_BODY = {
+  type: 'object',
+  description: 'A recurring export: every period (the previous day, week, or cron period, UTC) is exported once.',
+  properties: {
+    every: { type: 'string', enum: ['daily', 'weekly'], description: 'daily (00:00 UTC, the previous day) or weekly (Monday 00:00 UTC, the previous week)' },
+    cron: { type: 'string', description: 'Or a 5-field cron pattern (UTC); the period is from its previous occurrence to this one' },
+    namespace: { type: 'string', description: 'The namespace (superuser form only)' },
+    repository: { type: 'string', description: 'Only this repository of the namespace' },
+    callback_url: { type: 'string', description: 'Callback URL (as exportlogs)' },
+    callback_email: { type: 'string', description: 'E-mail address (as exportlogs)' },
+    format: { type: 'string', enum: FORMATS },
+    compress: { type: 'string', enum: ['gzip'] },
+    kind: { type: ['string', 'array'], description: 'Only these log kinds' },
+    performer: { type: 'string', description: 'Only entries performed by this user or robot' },
+  },
+};
+
+const PRESETS = { daily: '0 0 * * *', weekly: '0 0 * * 1' } as const;
+const CRON = /^\s*\S+(\s+\S+){4}\s*$/;
+
+function registerScheduleRoutes(
+  app: FastifyInstance,
+  ctx: AppContext,
+  queue: Queue,
+  checkDestinations: (b: { callback_url?: string | undefined; callback_email?: string | undefined }) => Promise<void>,
+): void {
+  async function view(s: ScheduleRecord) {
+    const last = await lastScheduleRun(ctx.store, s.schedule_id);
+    const scheduler = await queue.getJobScheduler(exportSchedulerId(s.schedule_id)).catch(() => undefined);
+    const next = scheduler?.next ? new Date(Number(scheduler.next)) : null;
+    return {
+      id: s.schedule_id,
+      namespace: s.namespace,
+      repository: s.repository || null,
+      every: s.every,
+      cron: s.pattern,
+      format: s.format,
+      compress: s.compress || null,
+      callback_url: s.callback_url || null,
+      callback_email: s.callback_email || null,
+      filters: { kind: s.kinds, performer: s.performer || null },
+      created_by: s.created_by,
+      created: formatRfc2822(s.created),
+      next_run: next ? formatRfc2822(next) : null,
+      last_period: last ? { start_time: formatRfc2822(last.window_start), end_time: formatRfc2822(last.window_end), export_id: last.export_id } : null,
+    };
+  }
+
+  async function create(req: FastifyRequest, reply: FastifyReply, p: Principal, namespace: string) {
+    const raw = parseBody(req.body) as ExportBody & { every?: unknown; cron?: unknown };
+    if (raw.every !== undefined && typeof raw.every !== 'string') throw invalidRequest(`${pyRepr(raw.every)} is not of type 'string'`);
+    if (raw.cron !== undefined && typeof raw.cron !== 'string') throw invalidRequest(`${pyRepr(raw.cron)} is not of type 'string'`);
+    if ((raw.every === undefined) === (raw.cron === undefined)) throw invalidRequest("give either 'every' (daily or weekly) or 'cron'");
+    let every: ScheduleRecord['every'];
+    let pattern: string;
+    if (raw.every !== undefined) {
+      if (raw.every !== 'daily' && raw.every !== 'weekly') throw invalidRequest("every must be 'daily' or 'weekly'");
+      every = raw.every;
+      pattern = PRESETS[raw.every];
+    } else {
+      if (!CRON.test(raw.cron as string)) throw invalidRequest('cron must be a 5-field cron pattern (minute hour day month weekday), in UTC');
+      every = 'cron';
+      pattern = (raw.cron as string).trim().replace(/\s+/g, ' ');
+    }
+    if (!raw.callback_url && !raw.callback_email) throw invalidRequest('a schedule needs callback_url or callback_email');
+    await checkDestinations(raw);
+    const options = extensionOptions(raw, 'organization');
+    const schedule: ScheduleRecord = {
+      schedule_id: randomUUID(),
+      namespace,
+      repository: options.repository ?? '',
+      created_by: p.username,
+      every,
+      pattern,
+      kinds: options.kinds,
+      performer: options.performer ?? '',
+      format: options.format,
+      compress: options.compress ?? '',
+      callback_url: raw.callback_url || '',
+      callback_email: raw.callback_email || '',
+      created: new Date(),
+    };
+    try {
+      await upsertExportScheduler(queue, schedule);
+    } catch (err) {
+      const message = (err as Error).message ?? '';
+      if (every === 'cron') throw invalidRequest(`invalid cron pattern: ${message.split('\n')[0]}`);
+      throw err;
+    }
+    await putSchedule(ctx.store, schedule);
+    return reply.code(201).send(await view(schedule));
+  }
+
+  async function remove(reply: FastifyReply, s: ScheduleRecord | null) {
+    if (!s) throw notFound();
+    await deleteSchedule(ctx.store, s);
+    await removeExportScheduler(queue, s.schedule_id);
+    return reply.code(204).send();
+  }
+
+  const orgParams = { orgname: 'The name of the organization' };
+  const scheduleParams = { ...orgParams, schedule_id: 'The schedule id' };
+  const common = { tag: 'logs', extension: true as const, scope: 'org:admin' };
+  async function orgAdmin(req: FastifyRequest): Promise<{ p: Principal; org: string }> {
+    const p = await ctx.auth.principal(req);
+    if (!p) throw unauthenticated();
+    const { orgname } = req.params as { orgname: string };
+    if (!canAdminNamespace(p, orgname)) throw forbidden();
+    return { p, org: orgname };
+  }
+
+  ctx.registry.define(
+    app,
+    {
+      ...common,
+      method: 'POST',
+      url: '/api/v1/organization/:orgname/exportschedules',
+      operationId: 'createOrgExportSchedule',
+      description: 'quaylogs: creates a recurring export of the organization’s logs.',
+      params: pathParams(orgParams),
+      body: SCHEDULE_BODY,
+      bodyName: 'ExportSchedule',
+    },
+    async (req, reply) => {
+      const { p, org } = await orgAdmin(req);
+      return create(req, reply, p, org);
+    },
+    { schema: { params: pathParams(orgParams) } },
+  );
+  ctx.registry.define(
+    app,
+    {
+      ...common,
+      method: 'GET',
+      url: '/api/v1/organization/:orgname/exportschedules',
+      operationId: 'listOrgExportSchedules',
+      description: 'quaylogs: the organization’s recurring exports.',
+      params: pathParams(orgParams),
+    },
+    async (req) => {
+      const { org } = await orgAdmin(req);
+      return { schedules: await Promise.all((await listSchedules(ctx.store, org)).map(view)) };
+    },
+  );
+  ctx.registry.define(
+    app,
+    {
+      ...common,
+      method: 'DELETE',
+      url: '/api/v1/organization/:orgname/exportschedules/:schedule_id',
+      operationId: 'deleteOrgExportSchedule',
+      description: 'quaylogs: deletes a recurring export.',
+      params: pathParams(scheduleParams),
+      success: { status: 204,
+      description: 'Deleted' },
+    },
+    async (req, reply) => {
+      const { org } = await orgAdmin(req);
+      const s = await getSchedule(ctx.store, (req.params as { schedule_id: string }).schedule_id);
+      return remove(reply, s && s.namespace === org ? s : null);
+    },
+  );
+
+  const su = { tag: 'superuser', extension: true as const, scope: 'super:user' };
+  async function superuser(req: FastifyRequest): Promise<Principal> {
+    const p = await ctx.auth.principal(req);
+    if (!p) throw unauthenticated();
+    if (!p.superuser) throw forbidden();
+    return p;
+  }
+  ctx.registry.define(
+    app,
+    {
+      ...su,
+      method: 'POST',
+      url: '/api/v1/superuser/exportschedules',
+      operationId: 'createExportSchedule',
+      description: 'quaylogs: creates a recurring export of any namespace (body `namespace`).',
+      body: SCHEDULE_BODY,
+      bodyName: 'ExportSchedule',
+    },
+    async (req, reply) => {
+      const p = await superuser(req);
+      const ns = (req.body as { namespace?: unknown } | null)?.namespace;
+      if (typeof ns !== 'string' || ns.trim() === '') throw invalidRequest('namespace is required');
+      return create(req, reply, p, ns.trim());
+    },
+    { schema: {} },
+  );
+  ctx.registry.define(
+    app,
+    { ...su, method: 'GET', url: '/api/v1/superuser/exportschedules', operationId: 'listExportSchedules', description: 'quaylogs: every recurring export.' },
+    async (req) => {
+      await superuser(req);
+      return { schedules: await Promise.all((await listSchedules(ctx.store)).map(view)) };
+    },
+  );
+  ctx.registry.define(
+    app,
+    {
+      ...su,
+      method: 'DELETE',
+      url: '/api/v1/superuser/exportschedules/:schedule_id',
+      operationId: 'deleteExportSchedule',
+      description: 'quaylogs: deletes any recurring export.',
+      params: pathParams({ schedule_id: 'The schedule id' }),
+      success: { status: 204,
+      description: 'Deleted' },
+    },
+    async (req, reply) => {
+      await superuser(req);
+      return remove(reply, await getSchedule(ctx.store, (req.params as { schedule_id: string }).schedule_id));
+    },
+  );
+}

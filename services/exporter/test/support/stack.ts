@@ -1,0 +1,164 @@
+/**
+ * The whole export path in one test process: a real embedded ClickHouse, the real
+ * Fastify app with the exports plugin listening on loopback, the exporter's BullMQ
+ * workers on a real Redis database (one index per test file), and a test logger.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { ClickHouseStore } from '@quaylogs/clickhouse';
+import { loadConfig } from '@quaylogs/config';
+import type { Resolver } from '@quaylogs/delivery';
+import { type Redis, redisForProducers, redisForWorkers } from '@quaylogs/queue';
+import { buildApp, ensureBootstrapAdmin } from '../../../api/src/index.ts';
+import { exportsPlugin } from '../../../api/src/routes/exports.ts';
+import type { ApiFixture } from '../../../api/test/fixtures.ts';
+import { MUTABLE_TABLES, openTestStore, resetStore } from '../../../../packages/clickhouse/test/fixtures.ts';
+import { type Exporter, type ExporterLog, type ExporterTuning, startExporter } from '../../src/index.ts';
+
+export const ADMIN_TOKEN = 'test-bootstrap-token-0123456789';
+export const SECRET = 'test-secret-for-page-tokens-0123456789';
+export const CALLBACK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+const EXPORT_TABLES = ['exports', 'export_deliveries', 'export_schedules', 'export_schedule_runs'];
+
+export interface LogLine {
+  level: string;
+  msg: string;
+  obj: Record<string, unknown>;
+}
+
+export function testLogger(lines: LogLine[], echo = false): ExporterLog {
+  const make = (bindings: Record<string, unknown>): ExporterLog => {
+    const at = (level: string) => (obj: object, msg = '') => {
+      const line = { level, msg, obj: { ...bindings, ...(obj as Record<string, unknown>) } };
+      lines.push(line);
+      if (echo) console.log(level, msg, JSON.stringify(line.obj));
+    };
+    return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (b) => make({ ...bindings, ...b }) };
+  };
+  return make({});
+}
+
+export interface StackOptions {
+  redisDb: 8 | 9 | 13 | 14;
+  env?: Record<string, string>;
+  tuning?: Partial<ExporterTuning>;
+  resolve?: Resolver;
+}
+
+export interface Stack {
+  store: ClickHouseStore;
+  api: ApiFixture;
+  url: string;
+  dataDir: string;
+  logs: LogLine[];
+  producer: Redis;
+  /** Stops the exporter, empties the export tables, logs and the Redis database, starts it again. */
+  reset(): Promise<void>;
+  /** Stops the exporter, empties the Redis database, starts it again (ClickHouse kept). */
+  flushRedis(): Promise<void>;
+  /** Stops the exporter and starts it again (state kept), optionally with other tuning. */
+  restartExporter(tuning?: Partial<ExporterTuning>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  const { store, cleanup } = await openTestStore();
+  const dataDir = mkdtempSync(join(tmpdir(), 'quaylogs-exports-'));
+  const redisUrl = `redis://127.0.0.1:6379/${opts.redisDb}`;
+  const producer = redisForProducers(redisUrl);
+  const workers = redisForWorkers(redisUrl);
+  await producer.flushdb();
+  const config = loadConfig({
+    QUAYLOGS_BOOTSTRAP_TOKEN: ADMIN_TOKEN,
+    QUAYLOGS_SECRET: SECRET,
+    QUAYLOGS_DATA_DIR: dataDir,
+    QUAYLOGS_CALLBACK_SECRET: CALLBACK_SECRET,
+    ...opts.env,
+  });
+  const generateJobOptions = { backoff: { type: 'exponential' as const, delay: 50 } };
+  const { app, ctx } = await buildApp({
+    store,
+    config,
+    secret: SECRET,
+    plugins: [exportsPlugin({ redis: producer, generateJobOptions, ...(opts.resolve ? { resolve: opts.resolve } : {}) })],
+  });
+  await ensureBootstrapAdmin(ctx, ADMIN_TOKEN);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  const logs: LogLine[] = [];
+  const tuning: Partial<ExporterTuning> = {
+    deliveryBackoffMs: 50,
+    generateJobOptions,
+    lockDurationMs: 5_000,
+    stalledIntervalMs: 2_000,
+    callbackTimeouts: { connectMs: 2_000, headersMs: 2_000, bodyMs: 2_000, totalMs: 10_000 },
+    ...(opts.resolve ? { resolve: opts.resolve } : {}),
+    ...opts.tuning,
+  };
+  const begin = (extra: Partial<ExporterTuning> = {}) =>
+    startExporter({ redis: workers, store, config, log: testLogger(logs), baseUrl: url, tuning: { ...tuning, ...extra } });
+  let exporter: Exporter = await begin();
+  const api: ApiFixture = {
+    store,
+    app,
+    ctx,
+    url,
+    close: async () => undefined,
+    reset: async () => undefined,
+  };
+  return {
+    store,
+    api,
+    url,
+    dataDir,
+    logs,
+    producer,
+    async reset() {
+      await exporter.stop();
+      await producer.flushdb();
+      await resetStore(store);
+      for (const t of EXPORT_TABLES) await store.command({ name: 'test.truncate', sql: `TRUNCATE TABLE IF EXISTS ${t}` });
+      ctx.auth.invalidate();
+      await ensureBootstrapAdmin(ctx, ADMIN_TOKEN);
+      logs.length = 0;
+      exporter = await begin();
+    },
+    async flushRedis() {
+      await exporter.stop();
+      await producer.flushdb();
+      exporter = await begin();
+    },
+    async restartExporter(extra) {
+      await exporter.stop();
+      exporter = await begin(extra);
+    },
+    async close() {
+      await exporter.stop();
+      await app.close();
+      producer.disconnect();
+      workers.disconnect();
+      await cleanup();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export { MUTABLE_TABLES };
+
+/** Polls `probe` until it returns a value (not undefined/false), or fails after `timeoutMs`. */
+export async function eventually<T>(probe: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
