@@ -5,3 +5,5 @@ export type { AppContext, AuditWriter } from './context.ts';
 export { checkReadOnlySql } from './readOnlySql.ts';
 export { hashToken } from './tokenCodes.ts';
 export { exportsPlugin } from './routes/exports.ts';
+export { hecPlugin, parseHecTokens } from './routes/hec.ts';
+export { ingestStatusPlugin } from './routes/ingestStatus.ts';

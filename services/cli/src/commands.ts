@@ -4,20 +4,23 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildApp, checkReadOnlySql, ensureBootstrapAdmin } from '@quaylogs/api';
+import { checkReadOnlySql } from '@quaylogs/api';
+import { pino } from 'pino';
 import { applyRetention, type ClickHouseStore, migrate, openStore, StoreError, StoreLockedError } from '@quaylogs/clickhouse';
 import { ConfigError, loadConfig, type QuaylogsConfig } from '@quaylogs/config';
 import { loadDemo, storeIsEmpty } from './demoLoad.ts';
 import { rowProgress } from './progress.ts';
 import { loadOrCreateAdminToken, loadOrCreateSecret } from './secret.ts';
 import { printRows } from './table.ts';
+import { RedisUnavailableError } from './localRedis.ts';
+import { parseRoles, type Role, type Running, startRoles } from './runtime.ts';
 
 export function fail(message: string): never {
   process.stderr.write(`quaylogs: ${message}\n`);
   process.exit(1);
 }
 
-function config(): QuaylogsConfig {
+export function config(): QuaylogsConfig {
   try {
     return loadConfig();
   } catch (err) {
@@ -26,7 +29,14 @@ function config(): QuaylogsConfig {
   }
 }
 
-async function open(cfg: QuaylogsConfig): Promise<ClickHouseStore> {
+/** Opens and migrates the store for a one-shot command; a held embedded store throws StoreLockedError. */
+export async function open(cfg: QuaylogsConfig): Promise<ClickHouseStore> {
+  const store = await openStore(cfg);
+  await migrate(store);
+  return store;
+}
+
+async function openOrFail(cfg: QuaylogsConfig): Promise<ClickHouseStore> {
   try {
     return await openStore(cfg);
   } catch (err) {
@@ -36,7 +46,7 @@ async function open(cfg: QuaylogsConfig): Promise<ClickHouseStore> {
 }
 
 async function migrated(cfg: QuaylogsConfig): Promise<ClickHouseStore> {
-  const store = await open(cfg);
+  const store = await openOrFail(cfg);
   await migrate(store, { log: (l) => process.stderr.write(`migrations: ${l}\n`) });
   await applyRetention(store, cfg.QUAYLOGS_RETENTION_DAYS);
   return store;
@@ -53,38 +63,51 @@ async function fillDemo(store: ClickHouseStore, rows: number, seed: number): Pro
 }
 
 export async function runUp(opts: { demoRows: number; seed: number; port?: number }): Promise<void> {
+  await serve({ ...opts, roles: undefined });
+}
+
+/** `quaylogs api` / `quaylogs worker --roles …`: one process per role set (split mode). */
+export async function runRoles(roles: string, opts: { port?: number }): Promise<void> {
+  await serve({ demoRows: 0, seed: 42, roles, ...opts });
+}
+
+async function serve(opts: { demoRows: number; seed: number; port?: number; roles: string | undefined }): Promise<void> {
   const cfg = config();
   if (opts.port !== undefined) cfg.QUAYLOGS_PORT = opts.port;
+  let roles: Role[];
+  try {
+    roles = parseRoles(opts.roles ?? cfg.QUAYLOGS_ROLES);
+  } catch (err) {
+    fail((err as Error).message);
+  }
   const store = await migrated(cfg);
   if (opts.demoRows > 0) {
     if (await storeIsEmpty(store)) await fillDemo(store, opts.demoRows, opts.seed);
     else process.stderr.write('demo data: the store already holds logs; not adding demo rows\n');
   }
   const secret = loadOrCreateSecret(cfg.QUAYLOGS_DATA_DIR, cfg.QUAYLOGS_SECRET);
-  const { app, ctx } = await buildApp({
-    store,
-    config: cfg,
-    secret,
-    logger: { level: cfg.QUAYLOGS_LOG_LEVEL, redact: ['req.headers.authorization'] },
-  });
+  let bootstrapToken: string;
   let tokenNote: string;
   if (cfg.QUAYLOGS_BOOTSTRAP_TOKEN) {
-    await ensureBootstrapAdmin(ctx, cfg.QUAYLOGS_BOOTSTRAP_TOKEN);
+    bootstrapToken = cfg.QUAYLOGS_BOOTSTRAP_TOKEN;
     tokenNote = 'superuser `admin` authenticates with QUAYLOGS_BOOTSTRAP_TOKEN';
   } else {
     const admin = loadOrCreateAdminToken(cfg.QUAYLOGS_DATA_DIR);
-    await ensureBootstrapAdmin(ctx, admin.token);
+    bootstrapToken = admin.token;
     tokenNote = `superuser \`admin\` token is in ${admin.file} (set QUAYLOGS_BOOTSTRAP_TOKEN to choose it)`;
   }
+  const log = pino({ level: cfg.QUAYLOGS_LOG_LEVEL, redact: ['authorization', '*.authorization', 'token', '*.token'] });
+  let running: Running;
   try {
-    await app.listen({ host: cfg.QUAYLOGS_HOST, port: cfg.QUAYLOGS_PORT });
+    running = await startRoles({ cfg, store, secret, roles, log, bootstrapToken });
   } catch (err) {
-    await store.close();
-    fail(`cannot listen on ${cfg.QUAYLOGS_HOST}:${cfg.QUAYLOGS_PORT}: ${(err as Error).message}`);
+    await store.close().catch(() => undefined);
+    if (err instanceof RedisUnavailableError) fail(err.message);
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') fail(`cannot listen on ${cfg.QUAYLOGS_HOST}:${cfg.QUAYLOGS_PORT}: the port is in use`);
+    fail(`cannot start: ${(err as Error).message}`);
   }
-  const addr = app.server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : cfg.QUAYLOGS_PORT;
-  process.stderr.write(`quaylogs is serving http://${cfg.QUAYLOGS_HOST}:${port} (${store.backend} ClickHouse); ${tokenNote}\n`);
+  const where = running.port !== null ? `serving http://${cfg.QUAYLOGS_HOST}:${running.port}` : 'running';
+  process.stderr.write(`quaylogs is ${where} (roles ${roles.join(', ')}; ${store.backend} ClickHouse); ${tokenNote}\n`);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -96,8 +119,8 @@ export async function runUp(opts: { demoRows: number; seed: number; port?: numbe
       process.exit(1);
     }, cfg.QUAYLOGS_SHUTDOWN_TIMEOUT_MS);
     deadline.unref();
-    ctx.shuttingDown = true; // readiness fails first
-    await app.close(); // stop accepting, finish in-flight requests
+    running.beginShutdown(); // readiness fails first
+    await running.stop(); // HTTP drains, workers finish, the loader flushes, Redis closes
     await store.close(); // then the store
     clearTimeout(deadline);
     process.exit(0);
@@ -108,7 +131,7 @@ export async function runUp(opts: { demoRows: number; seed: number; port?: numbe
 
 export async function runMigrate(): Promise<void> {
   const cfg = config();
-  const store = await open(cfg);
+  const store = await openOrFail(cfg);
   const res = await migrate(store, { log: (l) => process.stdout.write(`${l}\n`) });
   await applyRetention(store, cfg.QUAYLOGS_RETENTION_DAYS);
   process.stdout.write(`${res.applied.length} applied, ${res.alreadyApplied.length} already applied\n`);
@@ -156,7 +179,14 @@ export async function runSql(query: string, opts: { json: boolean; url?: string;
   printRows(rows, opts.json);
 }
 
-async function sqlViaServer(cfg: QuaylogsConfig, query: string, opts: { url?: string; token?: string }) {
+/** Calls a running quaylogs as the superuser (the embedded store is held by it). */
+async function callServer(
+  cfg: QuaylogsConfig,
+  method: 'GET' | 'POST',
+  path: string,
+  opts: { url?: string; token?: string },
+  body?: unknown,
+): Promise<unknown> {
   const host = cfg.QUAYLOGS_HOST === '0.0.0.0' ? '127.0.0.1' : cfg.QUAYLOGS_HOST;
   const url = (opts.url ?? `http://${host}:${cfg.QUAYLOGS_PORT}`).replace(/\/+$/, '');
   const tokenFile = join(cfg.QUAYLOGS_DATA_DIR, 'admin-token');
@@ -165,16 +195,25 @@ async function sqlViaServer(cfg: QuaylogsConfig, query: string, opts: { url?: st
   if (!token) fail('the embedded store is held by a running quaylogs; give a superuser token with --token or QUAYLOGS_BOOTSTRAP_TOKEN');
   let res: Response;
   try {
-    res = await fetch(`${url}/api/v1/superuser/sql`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ query }),
+    res = await fetch(`${url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       signal: AbortSignal.timeout(120_000),
     });
   } catch (err) {
     fail(`the embedded store is held by another process and ${url} does not answer: ${(err as Error).message}`);
   }
-  const body = (await res.json().catch(() => ({}))) as { rows?: Record<string, unknown>[]; detail?: string; message?: string };
-  if (!res.ok) fail(`${res.status}: ${body.detail ?? body.message ?? 'request failed'}`);
+  const parsed = (await res.json().catch(() => ({}))) as { detail?: string; message?: string };
+  if (!res.ok) fail(`${res.status}: ${parsed.detail ?? parsed.message ?? 'request failed'}`);
+  return parsed;
+}
+
+async function sqlViaServer(cfg: QuaylogsConfig, query: string, opts: { url?: string; token?: string }) {
+  const body = (await callServer(cfg, 'POST', '/api/v1/superuser/sql', opts, { query })) as { rows?: Record<string, unknown>[] };
   return body.rows ?? [];
+}
+
+export async function serverGet(path: string, opts: { url?: string; token?: string }): Promise<unknown> {
+  return callServer(config(), 'GET', path, opts);
 }

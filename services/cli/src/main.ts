@@ -3,7 +3,14 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { describeConfig } from '@quaylogs/config';
-import { runDemo, runMigrate, runSql, runUp } from './commands.ts';
+import { config, open, runDemo, runMigrate, runRoles, runSql, runUp, serverGet } from './commands.ts';
+import {
+  runDeadletterList,
+  runDeadletterReplay,
+  runImportFile,
+  runImportQuayDb,
+  runStatus,
+} from './ingestCommands.ts';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -30,6 +37,18 @@ program
   .option('--port <port>', 'listen on this port (overrides QUAYLOGS_PORT)', positiveInt)
   .action(runUp);
 
+program
+  .command('api')
+  .description('Split mode: serve the API only (Quay routes, HEC receiver, exports); workers run elsewhere.')
+  .option('--port <port>', 'listen on this port (overrides QUAYLOGS_PORT)', positiveInt)
+  .action((opts) => runRoles('api', opts));
+
+program
+  .command('worker')
+  .description('Split mode: run background roles (loader, poller, exporter) without the API.')
+  .option('--roles <roles>', 'comma-separated roles', 'loader,poller,exporter')
+  .action((opts) => runRoles(opts.roles, {}));
+
 program.command('migrate').description('Apply pending ClickHouse migrations and exit.').action(runMigrate);
 
 program
@@ -48,5 +67,44 @@ program
   .option('--url <url>', 'base URL of a running quaylogs (default http://QUAYLOGS_HOST:QUAYLOGS_PORT)')
   .option('--token <token>', 'bearer token of a superuser (default QUAYLOGS_BOOTSTRAP_TOKEN or data/admin-token)')
   .action(runSql);
+
+const importCmd = program.command('import').description("Import Quay's history (every entry exactly once; resumable: run it again to continue).");
+importCmd
+  .command('quay-db')
+  .description("Read Quay's logentry3 (and legacy logentry2/logentry) tables from its PostgreSQL database.")
+  .argument('<postgres-url>', 'e.g. postgres://quay:secret@db:5432/quay (a read replica is best)')
+  .option('--source <name>', 'source (registry) name the entries belong to', 'quay')
+  .option('--batch-rows <n>', 'rows per batch', positiveInt, 5000)
+  .option('--restart', 'ignore the checkpoint and read from the first id (already stored entries are skipped)', false)
+  .action((url, opts) => runImportQuayDb(config(), open, url, opts));
+importCmd
+  .command('file')
+  .description("Import a Quay export document, a log-rotation archive (gzipped JSON) or NDJSON.")
+  .argument('<path>', 'the file (gzip is detected)')
+  .option('--source <name>', 'source (registry) name the entries belong to', 'quay')
+  .option('--quay-db <postgres-url>', "Quay's database, to resolve the numeric ids of rotation archives")
+  .option('--restart', 'ignore the checkpoint', false)
+  .action((path, opts) => runImportFile(config(), open, path, opts));
+
+const dead = program.command('deadletter').description('Ingest entries the loader could not store.');
+dead
+  .command('list')
+  .description('List dead letters with their reason.')
+  .option('--limit <n>', 'at most this many', positiveInt, 100)
+  .option('--json', 'JSON lines', false)
+  .action((opts) => runDeadletterList(config(), opts));
+dead
+  .command('replay')
+  .description('Put dead letters back into the ingest stream (all, or the given ids).')
+  .argument('[ids...]', 'dead-letter ids from `deadletter list`')
+  .action((ids: string[]) => runDeadletterReplay(config(), ids));
+
+program
+  .command('status')
+  .description('Ingestion per source: last entry, lag, entries in the last hour; stream length; dead letters.')
+  .option('--json', 'print JSON', false)
+  .option('--url <url>', 'base URL of a running quaylogs')
+  .option('--token <token>', 'superuser token')
+  .action((opts) => runStatus(config(), open, () => serverGet('/api/v1/superuser/ingest', opts), opts.json));
 
 await program.parseAsync(process.argv);

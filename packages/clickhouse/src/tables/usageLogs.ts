@@ -134,3 +134,58 @@ export async function repositoryExists(store: ClickHouseStore, namespace: string
   });
   return rows.length > 0;
 }
+
+/** Rows per existence query: keeps each query's parameters well under any URL or packet limit. */
+const EXISTING_KEYS_CHUNK = 10_000;
+
+/**
+ * Which of these rows' event_keys `usage_logs` already holds (the loader's duplicate check).
+ * Never a full scan: each query is bounded by the sort-key prefix of its chunk — source IN,
+ * namespace IN, datetime BETWEEN the chunk's min and max — and then event_key IN. Rows are
+ * sorted by (source, namespace, datetime) first, so every chunk covers a narrow range.
+ */
+export async function findStoredEventKeys(
+  store: ClickHouseStore,
+  rows: readonly Pick<UsageLogRow, 'source' | 'namespace' | 'datetime' | 'event_key'>[],
+): Promise<Set<string>> {
+  const found = new Set<string>();
+  const sorted = [...rows].sort(
+    (a, b) =>
+      (a.source < b.source ? -1 : a.source > b.source ? 1 : 0) ||
+      (a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0) ||
+      (a.datetime < b.datetime ? -1 : a.datetime > b.datetime ? 1 : 0),
+  );
+  for (let i = 0; i < sorted.length; i += EXISTING_KEYS_CHUNK) {
+    const chunk = sorted.slice(i, i + EXISTING_KEYS_CHUNK);
+    let min = chunk[0]!.datetime;
+    let max = min;
+    const sources = new Set<string>();
+    const namespaces = new Set<string>();
+    for (const r of chunk) {
+      if (r.datetime < min) min = r.datetime;
+      if (r.datetime > max) max = r.datetime;
+      sources.add(r.source);
+      namespaces.add(r.namespace);
+    }
+    const keys = await store.query<{ k: string }>({
+      name: 'usageLogs.storedEventKeys',
+      sql: `SELECT toString(event_key) AS k FROM usage_logs
+            WHERE source IN {sources:Array(String)} AND namespace IN {namespaces:Array(String)}
+              AND datetime BETWEEN {min:DateTime64(3, 'UTC')} AND {max:DateTime64(3, 'UTC')}
+              AND event_key IN {keys:Array(UInt128)}`,
+      // UInt128 array parameters must be bare integers: quoted decimal strings do not parse.
+      // Content keys identify an entry to the second (a path with seconds-only times, such as
+      // Quay's API, and one with milliseconds, such as its database, key it alike): search the
+      // whole seconds the chunk spans.
+      params: {
+        sources: [...sources],
+        namespaces: [...namespaces],
+        min: `${min.slice(0, 19)}.000`,
+        max: `${max.slice(0, 19)}.999`,
+        keys: chunk.map((r) => BigInt(r.event_key)),
+      },
+    });
+    for (const { k } of keys) found.add(k);
+  }
+  return found;
+}

@@ -1,0 +1,46 @@
+/**
+ * One entry reaching quaylogs by two paths — Quay's database (milliseconds) and Quay's
+ * API (seconds only) — is stored once: content keys identify an entry to the second.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ClickHouseStore } from '@quaylogs/clickhouse';
+import { assignContentKeys } from '@quaylogs/core';
+import { startLoader } from '../src/index.ts';
+import { openTestStore, resetStore } from '../../../packages/clickhouse/test/fixtures.ts';
+import { appendRows, quayRows, storedCounts, testRedis } from './helpers.ts';
+
+let store: ClickHouseStore;
+let cleanup: () => Promise<void>;
+const redis = testRedis(4);
+
+beforeAll(async () => {
+  ({ store, cleanup } = await openTestStore());
+});
+afterAll(async () => {
+  redis.disconnect();
+  await cleanup();
+});
+beforeEach(async () => {
+  await redis.flushdb();
+  await resetStore(store);
+});
+
+describe('loader deduplication across paths', () => {
+  it('an entry stored with milliseconds is recognised when it comes again with seconds only', async () => {
+    const fromDb = quayRows(50, { start: new Date(Date.UTC(2024, 5, 18, 12, 0, 0, 604)) });
+    const fromApi = assignContentKeys(
+      fromDb.map(({ event_key: _k, ...r }) => ({ ...r, datetime: `${r.datetime.slice(0, 19)}.000`, repository: '' })),
+    );
+    expect(fromApi.map((r) => r.event_key)).toEqual(fromDb.map((r) => r.event_key));
+    const loader = startLoader({ redis: testRedis(4), store, consumer: 'x', batchMs: 20 });
+    try {
+      await appendRows(redis, fromDb, 25);
+      await loader.drain();
+      await appendRows(redis, fromApi, 10);
+      await loader.drain();
+    } finally {
+      await loader.stop();
+    }
+    expect(await storedCounts(store)).toEqual({ rows: 50, keys: 50, rollup: 50 });
+  });
+});

@@ -1,0 +1,61 @@
+/**
+ * A loader in its own process, for the crash test (not a test file itself).
+ *
+ *   node --import tsx loaderChild.ts load  <storeDir> <redisUrl>   run the loader, log JSON lines
+ *   node --import tsx loaderChild.ts count <storeDir> <redisUrl>   drain, print the counts, exit
+ *
+ * With PAUSE_AFTER_FIRST_INSERT=1 the process freezes (event loop blocked) right after
+ * logging its first stored batch — after ClickHouse accepted it, before the stream entries
+ * are acknowledged — so the parent can SIGKILL it at exactly that point.
+ */
+import { join } from 'node:path';
+import { migrate, openEmbeddedStore } from '@quaylogs/clickhouse';
+import { INGEST_GROUP, INGEST_STREAM, redisForWorkers } from '@quaylogs/queue';
+import { startLoader } from '../src/index.ts';
+
+const [mode, dir, redisUrl] = process.argv.slice(2);
+if (!mode || !dir || !redisUrl) throw new Error('usage: loaderChild.ts load|count <storeDir> <redisUrl>');
+
+const out = (obj: object) => process.stdout.write(`${JSON.stringify(obj)}\n`);
+const store = await openEmbeddedStore({ path: join(dir, 'clickhouse'), database: 'quaylogs' });
+await migrate(store);
+const redis = redisForWorkers(redisUrl);
+let paused = false;
+const loader = startLoader({
+  redis,
+  store,
+  consumer: 'crash-loader',
+  batchRows: Number(process.env.BATCH_ROWS ?? 20_000),
+  batchMs: 100,
+  claimIdleMs: 1_000,
+  log: (obj, msg) => {
+    out({ msg, ...obj });
+    if (msg === 'loader: batch stored' && process.env.PAUSE_AFTER_FIRST_INSERT === '1' && !paused) {
+      paused = true;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000);
+    }
+  },
+});
+out({ msg: 'child: started', pid: process.pid });
+
+if (mode === 'count') {
+  await loader.drain();
+  await loader.stop();
+  const [r] = await store.query<{ rows: string; keys: string }>({
+    name: 'child.count',
+    sql: 'SELECT count() AS rows, uniqExact(event_key) AS keys FROM usage_logs',
+  });
+  const [k] = await store.query<{ n: string }>({ name: 'child.rollup', sql: 'SELECT sum(count) AS n FROM usage_daily_kind' });
+  const summary = (await redis.xpending(INGEST_STREAM, INGEST_GROUP)) as [number, ...unknown[]];
+  out({
+    msg: 'child: counts',
+    rows: Number(r!.rows),
+    keys: Number(r!.keys),
+    rollup: Number(k!.n),
+    length: await redis.xlen(INGEST_STREAM),
+    pending: Number(summary[0]),
+  });
+  redis.disconnect();
+  await store.close();
+  process.exit(0);
+}
