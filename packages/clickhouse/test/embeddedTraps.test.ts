@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { UsageLogRow } from '@quaylogs/core';
 import { type ClickHouseStore, countUsageLogs, insertUsageLogs, listUsageLogs, migrate } from '../src/index.ts';
 import { openTestStore, resetStore } from './fixtures.ts';
+import { row as baseRow } from '../../core/test/fixtures.ts';
 
 let store: ClickHouseStore;
 let dir: string;
@@ -18,26 +19,8 @@ beforeAll(async () => {
 afterAll(async () => cleanup());
 beforeEach(async () => resetStore(store));
 
-export function row(over: Partial<UsageLogRow> = {}): UsageLogRow {
-  return {
-    source: 'test',
-    namespace: 'acme',
-    repository: 'web',
-    kind: 'pull_repo',
-    performer: 'alice',
-    ip: '10.0.0.1',
-    datetime: '2024-06-18 18:59:13.000',
-    metadata: '{}',
-    event_key: '1',
-    request_url: '',
-    http_method: '',
-    user_agent: '',
-    request_id: '',
-    auth_type: '',
-    performer_kind: '',
-    x_forwarded_for: '',
-    ...over,
-  };
+function row(over: Partial<UsageLogRow> = {}): UsageLogRow {
+  return baseRow({ source: 'test', namespace: 'acme', repository: 'web', kind: 'pull_repo', performer: 'alice', ip: '10.0.0.1', datetime: '2024-06-18 18:59:13.000', ...over });
 }
 
 describe('embedded ClickHouse traps', () => {

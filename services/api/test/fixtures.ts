@@ -12,6 +12,7 @@ import type { AccountInfo, UsageLogRow } from '@quaylogs/core';
 import { buildApp, ensureBootstrapAdmin } from '../src/index.ts';
 import type { AppContext } from '../src/context.ts';
 import { openTestStore, resetStore } from '../../../packages/clickhouse/test/fixtures.ts';
+import { row as baseRow } from '../../../packages/core/test/fixtures.ts';
 
 export const ADMIN_TOKEN = 'test-bootstrap-token-0123456789';
 export const SECRET = 'test-secret-for-page-tokens-0123456789';
@@ -99,7 +100,7 @@ export async function userWithToken(
 let keySeq = 1000n;
 export function logRow(over: Partial<UsageLogRow> = {}): UsageLogRow {
   keySeq += 1n;
-  return {
+  return baseRow({
     source: 'test',
     namespace: 'acme',
     repository: 'web',
@@ -107,17 +108,9 @@ export function logRow(over: Partial<UsageLogRow> = {}): UsageLogRow {
     performer: 'alice',
     ip: '10.0.0.1',
     datetime: '2024-06-18 18:59:13.000',
-    metadata: '{}',
     event_key: keySeq.toString(),
-    request_url: '',
-    http_method: '',
-    user_agent: '',
-    request_id: '',
-    auth_type: '',
-    performer_kind: '',
-    x_forwarded_for: '',
     ...over,
-  };
+  });
 }
 
 export async function seed(f: ApiFixture, rows: UsageLogRow[], accounts: AccountInfo[] = []): Promise<void> {
