@@ -11,6 +11,7 @@ import { MSG_BAD_REQUEST_GENERIC, quayApiError, randomEventKey } from '@quaylogs
 import { Authenticator } from './auth.ts';
 import { type AppContext, type AuditWriter, baseUrl } from './context.ts';
 import { ApiError, MessageError } from './httpErrors.ts';
+import { type Metrics, registerMetrics } from './metrics.ts';
 import { RouteRegistry } from './routeRegistry.ts';
 import { registerAppTokenRoutes } from './routes/appTokens.ts';
 import { registerDiscoveryRoutes } from './routes/discovery.ts';
@@ -30,6 +31,8 @@ export interface BuildAppOptions {
    * (HEC receiver, exports, ingest status…). Each gets the shared context.
    */
   plugins?: ((app: FastifyInstance, ctx: AppContext) => void | Promise<void>)[];
+  /** Prometheus metrics served at /metrics (none when absent). */
+  metrics?: Metrics;
 }
 
 export const JSON_BODY_LIMIT = 1024 * 1024;
@@ -100,6 +103,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<{ app: FastifyIns
     reply.code(404).send(quayApiError('not_found', 'Not Found', baseUrl(ctx, req), 404));
   });
 
+  if (opts.metrics) registerMetrics(app, opts.metrics);
   registerHealthRoutes(app, ctx);
   registerLogRoutes(app, ctx);
   registerAppTokenRoutes(app, ctx);

@@ -7,3 +7,5 @@ export { hashToken } from './tokenCodes.ts';
 export { exportsPlugin } from './routes/exports.ts';
 export { hecPlugin, parseHecTokens } from './routes/hec.ts';
 export { ingestStatusPlugin } from './routes/ingestStatus.ts';
+export { createMetrics } from './metrics.ts';
+export type { Metrics } from './metrics.ts';

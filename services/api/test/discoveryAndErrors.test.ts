@@ -217,3 +217,21 @@ describe('with QUAYLOGS_SERVER_HOSTNAME and QUAYLOGS_PREFERRED_URL_SCHEME', () =
     expect(doc.securityDefinitions.oauth2_implicit.authorizationUrl).toBe(`${base}/oauth/authorize`);
   });
 });
+
+describe('GET /metrics', () => {
+  it('serves Prometheus text with request durations per route when metrics are on', async () => {
+    const { createMetrics } = await import('../src/index.ts');
+    const withMetrics = await startApi({}, { metrics: createMetrics() });
+    try {
+      await call(withMetrics, 'GET', '/api/v1/user/logs');
+      const res = await fetch(`${withMetrics.url}/metrics`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+      const text = await res.text();
+      expect(text).toMatch(/quaylogs_http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/user\/logs",status="200"\} 1/);
+      expect(text).toContain('quaylogs_process_cpu_user_seconds_total');
+    } finally {
+      await withMetrics.close();
+    }
+  });
+});

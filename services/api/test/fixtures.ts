@@ -9,7 +9,7 @@ import type { ClickHouseStore } from '@quaylogs/clickhouse';
 import { insertUsageLogs, upsertAccounts } from '@quaylogs/clickhouse';
 import { loadConfig } from '@quaylogs/config';
 import type { AccountInfo, UsageLogRow } from '@quaylogs/core';
-import { buildApp, ensureBootstrapAdmin } from '../src/index.ts';
+import { buildApp, type BuildAppOptions, ensureBootstrapAdmin } from '../src/index.ts';
 import type { AppContext } from '../src/context.ts';
 import { openTestStore, resetStore } from '../../../packages/clickhouse/test/fixtures.ts';
 import { row as baseRow } from '../../../packages/core/test/fixtures.ts';
@@ -26,10 +26,10 @@ export interface ApiFixture {
   reset(): Promise<void>;
 }
 
-export async function startApi(env: Record<string, string> = {}): Promise<ApiFixture> {
+export async function startApi(env: Record<string, string> = {}, extra: Partial<BuildAppOptions> = {}): Promise<ApiFixture> {
   const { store, cleanup } = await openTestStore();
   const config = loadConfig({ QUAYLOGS_BOOTSTRAP_TOKEN: ADMIN_TOKEN, QUAYLOGS_SECRET: SECRET, ...env });
-  const { app, ctx } = await buildApp({ store, config, secret: SECRET });
+  const { app, ctx } = await buildApp({ store, config, secret: SECRET, ...extra });
   await ensureBootstrapAdmin(ctx, ADMIN_TOKEN);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

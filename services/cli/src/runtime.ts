@@ -11,14 +11,24 @@
  */
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
-import { buildApp, ensureBootstrapAdmin, exportsPlugin, hecPlugin, ingestStatusPlugin, parseHecTokens } from '@quaylogs/api';
+import { buildApp, createMetrics, ensureBootstrapAdmin, exportsPlugin, hecPlugin, ingestStatusPlugin, parseHecTokens } from '@quaylogs/api';
 import type { AppContext, AuditWriter } from '@quaylogs/api';
 import type { ClickHouseStore } from '@quaylogs/clickhouse';
 import type { QuaylogsConfig } from '@quaylogs/config';
 import { randomEventKey } from '@quaylogs/core';
 import { startExporter } from '@quaylogs/exporter';
 import { ingestStatus, loadSourcesConfig, startLoader, startPoller } from '@quaylogs/ingest';
-import { appendIngestBatch, type Redis, redisForProducers, redisForWorkers } from '@quaylogs/queue';
+import { Queue } from 'bullmq';
+import {
+  appendIngestBatch,
+  DEADLETTER_STREAM,
+  INGEST_GROUP,
+  INGEST_STREAM,
+  QUEUES,
+  type Redis,
+  redisForProducers,
+  redisForWorkers,
+} from '@quaylogs/queue';
 import { type LocalRedis, startLocalRedis } from './localRedis.ts';
 
 export const ROLES = ['api', 'loader', 'poller', 'exporter'] as const;
@@ -94,6 +104,28 @@ export async function startRoles(opts: {
     ? `${cfg.QUAYLOGS_PREFERRED_URL_SCHEME}://${cfg.QUAYLOGS_SERVER_HOSTNAME}`
     : `${cfg.QUAYLOGS_PREFERRED_URL_SCHEME}://${listenHost}:${cfg.QUAYLOGS_PORT}`;
 
+  const metrics = createMetrics();
+  metrics.gaugeFromScrape('quaylogs_ingest_stream_entries', 'Ingest stream entries not yet stored', [], async () => [
+    { value: await producer.xlen(INGEST_STREAM) },
+  ]);
+  metrics.gaugeFromScrape('quaylogs_ingest_pending_entries', 'Ingest stream entries delivered to a loader, not yet acknowledged', [], async () => {
+    const summary = (await producer.xpending(INGEST_STREAM, INGEST_GROUP).catch(() => [0])) as [number, ...unknown[]];
+    return [{ value: Number(summary[0] ?? 0) }];
+  });
+  metrics.gaugeFromScrape('quaylogs_ingest_dead_letters', 'Entries the loader could not store', [], async () => [
+    { value: await producer.xlen(DEADLETTER_STREAM) },
+  ]);
+  const queues = [QUEUES.poll.name, QUEUES.exportlogs.name, QUEUES.exportDeliveries.name].map((name) => new Queue(name, { connection: producer }));
+  metrics.gaugeFromScrape('quaylogs_queue_jobs', 'BullMQ jobs by queue and state (failed = the bounded dead-letter set)', ['queue', 'state'], async () => {
+    const out: { labels: Record<string, string>; value: number }[] = [];
+    for (const q of queues) {
+      const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+      for (const [state, value] of Object.entries(counts)) out.push({ labels: { queue: q.name, state }, value });
+    }
+    return out;
+  });
+  stops.push({ name: 'metrics queues', stop: async () => void (await Promise.all(queues.map((q) => q.close()))) });
+
   // Workers first (they hold no port), then the API, so requests are served only once
   // everything behind them runs. They stop in the reverse order.
   if (roles.includes('loader')) {
@@ -104,6 +136,11 @@ export async function startRoles(opts: {
       batchRows: cfg.QUAYLOGS_LOADER_BATCH_ROWS,
       batchMs: cfg.QUAYLOGS_LOADER_BATCH_MS,
       log: (obj, msg) => log.info({ role: 'loader', ...obj }, msg),
+      onBatch: (b) => {
+        metrics.loaderRows.inc({ outcome: 'inserted' }, b.inserted);
+        metrics.loaderRows.inc({ outcome: 'duplicate' }, b.duplicates);
+        metrics.loaderBatchSeconds.observe(b.ms / 1000);
+      },
     });
     stops.push({ name: 'loader', stop: () => loader.stop() });
   }
@@ -137,6 +174,7 @@ export async function startRoles(opts: {
       config: cfg,
       secret,
       audit: streamAuditWriter(producer),
+      metrics,
       logger: { level: cfg.QUAYLOGS_LOG_LEVEL, redact: ['req.headers.authorization', 'req.headers["x-splunk-request-channel"]'] },
       plugins,
     });

@@ -149,7 +149,7 @@ describe('quaylogs CLI', () => {
     expect(viaServer.stderr).toBe('');
     // Besides the demo rows, `up` itself wrote one entry: the audit of the bootstrap admin's token.
     // It travels through the ingest stream like every entry, so it shows once the loader stored it.
-    let own = { code: 0, stdout: '', stderr: '' };
+    let own: Awaited<ReturnType<typeof run>> = { code: 0, signal: null, stdout: '', stderr: '' };
     for (let i = 0; i < 50 && own.stdout === ''; i++) {
       own = await run('sql', "SELECT source, kind, namespace, performer FROM usage_logs WHERE source != 'demo'", '--json');
       if (own.stdout === '') await new Promise((r) => setTimeout(r, 200));

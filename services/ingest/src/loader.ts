@@ -38,6 +38,8 @@ export interface LoaderOptions {
   /** First retry delay; doubles per failure up to 10 s (default 500 ms). */
   retryBaseMs?: number;
   log?: (obj: object, msg: string) => void;
+  /** Called after each batch is stored and acknowledged (metrics). */
+  onBatch?: (s: { entries: number; rows: number; inserted: number; duplicates: number; ms: number }) => void;
 }
 
 export interface Loader {
@@ -381,6 +383,7 @@ class LoaderCore {
     const res = await this.o.redis.multi().xack(INGEST_STREAM, INGEST_GROUP, ...ids).xdel(INGEST_STREAM, ...ids).exec();
     const failed = res?.find(([err]) => err);
     if (!res || failed) throw failed?.[0] ?? new Error('acknowledgement transaction was discarded');
+    this.o.onBatch?.({ entries: entries.length, rows: total, inserted: fresh.length, duplicates: total - fresh.length, ms: Date.now() - started });
   }
 }
 
