@@ -1,0 +1,66 @@
+/**
+ * The body of an export request (Quay's ExportLogs schema plus quaylogs' extension
+ * fields), validated as Quay's validate_json_request does; shared by exportlogs and
+ * the export schedules.
+ */
+import type { ExportFormat } from '@quaylogs/clickhouse';
+import { invalidRequest } from '../httpErrors.ts';
+
+export const FORMATS: readonly ExportFormat[] = ['json', 'ndjson', 'csv'];
+
+export type Scope = 'user' | 'organization' | 'repository';
+
+export interface ExportBody {
+  callback_url?: string;
+  callback_email?: string;
+  starttime?: string;
+  endtime?: string;
+  format?: string;
+  compress?: string | null;
+  kind?: string | string[];
+  performer?: string;
+  repository?: string;
+}
+
+/** Python's repr of a JSON value, as jsonschema messages show it. */
+export function pyRepr(v: unknown): string {
+  if (v === null) return 'None';
+  if (v === true) return 'True';
+  if (v === false) return 'False';
+  if (typeof v === 'string') return `'${v}'`;
+  if (Array.isArray(v)) return `[${v.map(pyRepr).join(', ')}]`;
+  if (typeof v === 'object') return `{${Object.entries(v as object).map(([k, x]) => `'${k}': ${pyRepr(x)}`).join(', ')}}`;
+  return String(v);
+}
+
+/** Quay's validate_json_request for ExportLogs (plus our extension fields): 400 with jsonschema's message. */
+export function parseBody(raw: unknown): ExportBody {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw invalidRequest(`${pyRepr(raw)} is not of type 'object'`);
+  const body = raw as Record<string, unknown>;
+  for (const key of ['callback_url', 'callback_email', 'starttime', 'endtime', 'format', 'performer', 'repository']) {
+    const v = body[key];
+    if (v !== undefined && typeof v !== 'string') throw invalidRequest(`${pyRepr(v)} is not of type 'string'`);
+  }
+  const kind = body.kind;
+  if (kind !== undefined && typeof kind !== 'string' && !(Array.isArray(kind) && kind.every((k) => typeof k === 'string'))) {
+    throw invalidRequest(`${pyRepr(kind)} is not of type 'string', 'array'`);
+  }
+  if (body.compress !== undefined && body.compress !== null && typeof body.compress !== 'string') {
+    throw invalidRequest(`${pyRepr(body.compress)} is not of type 'string'`);
+  }
+  return body as ExportBody;
+}
+
+/** The export options beyond Quay's (format, compression, filters); problems are Quay's InvalidRequest. */
+export function extensionOptions(body: ExportBody, scope: Scope) {
+  const format = (body.format ?? 'json') as ExportFormat;
+  if (!FORMATS.includes(format)) throw invalidRequest(`format must be one of ${FORMATS.join(', ')}`);
+  const compress = body.compress === undefined || body.compress === null || body.compress === '' || body.compress === 'none' ? null : body.compress;
+  if (compress !== null && compress !== 'gzip') throw invalidRequest("compress must be 'gzip'");
+  const kinds = (Array.isArray(body.kind) ? body.kind : (body.kind ?? '').split(',')).map((k) => k.trim()).filter(Boolean);
+  const performer = body.performer?.trim() || null;
+  const repository = body.repository?.trim() || null;
+  if (repository !== null && scope === 'repository') throw invalidRequest('repository is given by the path of a repository export');
+  return { format, compress: compress as 'gzip' | null, kinds, performer, repository };
+}
+
