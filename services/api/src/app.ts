@@ -33,6 +33,8 @@ export interface BuildAppOptions {
   plugins?: ((app: FastifyInstance, ctx: AppContext) => void | Promise<void>)[];
   /** Prometheus metrics served at /metrics (none when absent). */
   metrics?: Metrics;
+  /** More dependencies /readyz checks besides the store (e.g. `redis`). */
+  readiness?: Record<string, () => Promise<boolean>>;
 }
 
 export const JSON_BODY_LIMIT = 1024 * 1024;
@@ -67,6 +69,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<{ app: FastifyIns
     auth: new Authenticator(opts.store),
     audit: opts.audit ?? directAuditWriter(opts.store),
     shuttingDown: false,
+    readiness: opts.readiness ?? {},
   };
 
   app.setErrorHandler((err: FastifyError, req, reply) => {

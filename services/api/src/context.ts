@@ -20,6 +20,8 @@ export interface AppContext {
   audit: AuditWriter;
   /** True once shutdown began: /readyz fails. */
   shuttingDown: boolean;
+  /** Dependencies /readyz checks besides the store. */
+  readiness: Record<string, () => Promise<boolean>>;
 }
 
 /** `scheme://host` as clients see this server (for error `type` URLs and discovery). */

@@ -235,3 +235,22 @@ describe('GET /metrics', () => {
     }
   });
 });
+
+describe('GET /healthz and /readyz', () => {
+  it('readiness names the dependency that does not answer; liveness stays up', async () => {
+    let redisUp = true;
+    const g = await startApi({}, { readiness: { redis: async () => redisUp } });
+    try {
+      expect((await call(g, 'GET', '/readyz', { token: null })).body).toEqual({ status: 'ready' });
+      redisUp = false;
+      const down = await call(g, 'GET', '/readyz', { token: null });
+      expect(down.status).toBe(503);
+      expect(down.body).toEqual({ status: 'redis unreachable' });
+      expect((await call(g, 'GET', '/healthz', { token: null })).status).toBe(200);
+      g.ctx.shuttingDown = true;
+      expect((await call(g, 'GET', '/readyz', { token: null })).body).toEqual({ status: 'shutting down' });
+    } finally {
+      await g.close();
+    }
+  });
+});

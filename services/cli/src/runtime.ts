@@ -175,6 +175,7 @@ export async function startRoles(opts: {
       secret,
       audit: streamAuditWriter(producer),
       metrics,
+      readiness: { redis: async () => (await producer.ping()) === 'PONG' },
       logger: { level: cfg.QUAYLOGS_LOG_LEVEL, redact: ['req.headers.authorization', 'req.headers["x-splunk-request-channel"]'] },
       plugins,
     });
