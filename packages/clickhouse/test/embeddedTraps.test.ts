@@ -127,6 +127,27 @@ describe('embedded ClickHouse traps', () => {
   });
 });
 
+describe('rollup backfill', () => {
+  it('a rollup added by a later migration is filled from the entries already stored, exactly, even when re-run', async () => {
+    await insertUsageLogs(store, [row({ event_key: '1' }), row({ event_key: '2' }), row({ event_key: '3', kind: 'push_repo' })]);
+    // as if 0008 had never run on this store: its table empty and its record gone
+    await store.command({ name: 'test.truncate', sql: 'TRUNCATE TABLE usage_daily_namespace' });
+    await store.command({ name: 'test.forget', sql: "ALTER TABLE schema_migrations DELETE WHERE name = '0008_create_usage_daily_namespace' SETTINGS mutations_sync = 2" });
+    for (let run = 0; run < 2; run++) {
+      await migrate(store);
+      const counts = await store.query<{ kind: string; n: string }>({
+        name: 'test.rollup',
+        sql: 'SELECT kind, sum(count) AS n FROM usage_daily_namespace GROUP BY kind ORDER BY kind',
+      });
+      expect(counts).toEqual([
+        { kind: 'pull_repo', n: '2' },
+        { kind: 'push_repo', n: '1' },
+      ]);
+      await store.command({ name: 'test.forget', sql: "ALTER TABLE schema_migrations DELETE WHERE name = '0008_create_usage_daily_namespace' SETTINGS mutations_sync = 2" });
+    }
+  });
+});
+
 describe('retention', () => {
   it('QUAYLOGS_RETENTION_DAYS drops old entries and keeps the daily rollups; 0 keeps everything', async () => {
     const { applyRetention } = await import('../src/index.ts');

@@ -12,6 +12,7 @@ export const MUTABLE_TABLES = [
   'usage_daily_repo',
   'usage_daily_performer',
   'usage_daily_kind',
+  'usage_daily_namespace',
   'users',
   'grants',
   'app_tokens',

@@ -58,6 +58,25 @@ describe('paging through /logs', () => {
     expect(new Set(pages.map((p) => `${p.start_time}|${p.end_time}`)).size).toBe(1);
   });
 
+  it('pages stay exact when entries are sparse (an hour, a day, a week apart) and the walk widens its reads', async () => {
+    const rows = [];
+    let t = Date.UTC(2024, 5, 29, 23, 0, 0);
+    for (let i = 0; i < 90; i++) {
+      t -= i < 30 ? 50 * 60_000 : i < 60 ? 26 * 3_600_000 : 8 * 86_400_000 / 30;
+      rows.push(logRow({ namespace: 'acme', datetime: new Date(t).toISOString().replace('T', ' ').replace('Z', ''), metadata: JSON.stringify({ i }) }));
+    }
+    // two entries exactly at the first page's edge millisecond
+    rows.push(logRow({ namespace: 'acme', datetime: rows[19]!.datetime, metadata: JSON.stringify({ i: 90 }) }));
+    rows.push(logRow({ namespace: 'acme', datetime: rows[19]!.datetime, metadata: JSON.stringify({ i: 91 }) }));
+    await seed(f, rows);
+    const { all } = await walk('/api/v1/organization/acme/logs?starttime=05/01/2024&endtime=06/30/2024');
+    const seen = all.map((l) => l.metadata.i);
+    expect(new Set(seen).size).toBe(92);
+    expect(seen.length).toBe(92);
+    const times = all.map((l) => Date.parse(l.datetime));
+    expect(times).toEqual([...times].sort((a, b) => b - a));
+  });
+
   it('an exact multiple of 20 ends without an empty trailing page', async () => {
     await seedMany(40);
     const { pages } = await walk(Q);

@@ -26,6 +26,7 @@ type Rollup = { table: string; dims: ('namespace' | 'repository' | 'performer')[
 
 const ROLLUPS: Rollup[] = [
   { table: 'usage_daily_kind', dims: [] },
+  { table: 'usage_daily_namespace', dims: ['namespace'] },
   { table: 'usage_daily_repo', dims: ['namespace', 'repository'] },
   { table: 'usage_daily_performer', dims: ['namespace', 'performer'] },
 ];

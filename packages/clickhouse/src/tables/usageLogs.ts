@@ -85,9 +85,21 @@ export function chTime(d: Date): string {
 const SELECT_COLUMNS = USAGE_LOG_COLUMNS.join(', ');
 
 /**
+ * Spans probed, newest first, before reading the whole window. A page needs only its
+ * 21 newest entries; for a busy namespace the last hour holds them, and reading one hour
+ * of the sort key's (namespace, datetime) range is far cheaper than sorting months.
+ */
+const PROBE_SPANS_MS = [3_600_000, 86_400_000, 7 * 86_400_000];
+
+/**
  * One page of entries, newest first, after `cursor`. Fetches `limit + 1` rows so
  * the caller knows whether another page exists. The (datetime, event_key) keyset
  * never skips or repeats an entry, even when many share a timestamp.
+ *
+ * The page is read from a growing slice of the window that ends at the cursor: the last
+ * hour, day, week, then all of it. A slice that yields `limit + 1` rows holds the newest
+ * ones of the whole window (everything older lies before the slice), so the answer is
+ * the same as one query over the window; sparse namespaces pay a few cheap probes.
  */
 export async function listUsageLogs(
   store: ClickHouseStore,
@@ -95,18 +107,29 @@ export async function listUsageLogs(
   cursor: LogCursor | null,
   limit: number,
 ): Promise<{ rows: UsageLogRow[]; hasMore: boolean }> {
+  // Entries at the cursor's own millisecond may still follow it (ties broken by event_key).
+  const top = cursor ? Math.min(filter.end.getTime(), Date.parse(`${cursor.datetime.replace(' ', 'T')}Z`) + 1) : filter.end.getTime();
+  let rows: UsageLogRow[] = [];
+  for (const span of [...PROBE_SPANS_MS, Infinity]) {
+    const from = span === Infinity ? filter.start.getTime() : Math.max(filter.start.getTime(), top - span);
+    rows = await pageQuery(store, { ...filter, start: new Date(from) }, cursor, limit + 1);
+    if (rows.length > limit || from <= filter.start.getTime()) break;
+  }
+  const hasMore = rows.length > limit;
+  return { rows: hasMore ? rows.slice(0, limit) : rows, hasMore };
+}
+
+async function pageQuery(store: ClickHouseStore, filter: LogFilter, cursor: LogCursor | null, n: number): Promise<UsageLogRow[]> {
   const where = whereFor(filter);
   let sql = `SELECT ${SELECT_COLUMNS} FROM usage_logs WHERE ${where.sql}`;
-  const params: Params = { ...where.params, limit: limit + 1 };
+  const params: Params = { ...where.params, limit: n };
   if (cursor) {
     sql += ` AND (datetime, event_key) < ({cursorTime:DateTime64(3, 'UTC')}, {cursorKey:UInt128})`;
     params.cursorTime = cursor.datetime;
     params.cursorKey = cursor.eventKey;
   }
   sql += ' ORDER BY datetime DESC, event_key DESC LIMIT {limit:UInt32}';
-  const rows = await store.query<UsageLogRow>({ name: 'usageLogs.listPage', sql, params });
-  const hasMore = rows.length > limit;
-  return { rows: hasMore ? rows.slice(0, limit) : rows, hasMore };
+  return store.query<UsageLogRow>({ name: 'usageLogs.listPage', sql, params });
 }
 
 /** Inserts one bounded batch of rows (the loader's and the demo's path). */
