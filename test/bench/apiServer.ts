@@ -1,0 +1,39 @@
+/**
+ * The quaylogs API (buildApp) on a loopback port over the bench store, with a
+ * superuser bearer token. Audit entries the API would write are discarded, so
+ * the data both sides hold stays identical.
+ */
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { ClickHouseStore } from '@quaylogs/clickhouse';
+import { loadConfig } from '@quaylogs/config';
+import { buildApp, ensureBootstrapAdmin } from '@quaylogs/api';
+
+export interface BenchApi {
+  url: string;
+  token: string;
+  get(path: string): Promise<{ status: number; body: unknown }>;
+  close(): Promise<void>;
+}
+
+export async function startApi(store: ClickHouseStore): Promise<BenchApi> {
+  const token = `bench-${randomBytes(16).toString('hex')}`;
+  const secret = `bench-secret-${randomBytes(16).toString('hex')}`;
+  const config = loadConfig({ QUAYLOGS_BOOTSTRAP_TOKEN: token, QUAYLOGS_SECRET: secret, QUAYLOGS_LOG_LEVEL: 'silent' });
+  const { app, ctx } = await buildApp({ store, config, secret, logger: false, audit: { write: async () => {} } });
+  await ensureBootstrapAdmin(ctx, token);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  return {
+    url,
+    token,
+    async get(path) {
+      const res = await fetch(url + path, { headers: { authorization: `Bearer ${token}` } });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : null };
+    },
+    async close() {
+      await app.close();
+    },
+  };
+}

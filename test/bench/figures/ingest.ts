@@ -1,0 +1,263 @@
+/**
+ * I1: ingest end to end — batched HEC posts → ingest stream → loader → rows
+ * queryable (events/s, from the first post until the last row is countable).
+ * I2: single-event HEC posts, Quay's pattern (one event per request), at a
+ * steady 2,000/s: request latency p50 and p99 (the figure is p99).
+ *
+ * The server is a separate process (ingestChild.ts: store, API with the HEC
+ * receiver, loader) on a Redis database of its own; this process is the client.
+ * Events are the demo generator's rows in the body Quay's splunk_hec producer
+ * sends (compat spec §5.2: keys sorted, datetime in whole Unix seconds).
+ */
+import http from 'node:http';
+import { createConnection } from 'node:net';
+import type { UsageLogRow } from '@quaylogs/core';
+import { demoRows } from '@quaylogs/demo';
+import { startIngestServer, type IngestServer } from '../ingestServer.ts';
+import { percentile } from '../timing.ts';
+import type { BenchContext, BenchOptions, Figure, Measurement } from '../types.ts';
+import { requirePaths, tryImport } from './codePaths.ts';
+
+const HEC_PATH = '/services/collector/event';
+const I2_RATE = 2_000;
+
+/** Why the ingest figures cannot run, or null. */
+export async function ingestUnavailable(opts: BenchOptions, extra: readonly string[] = []): Promise<string | null> {
+  const paths = ['services/api/src/routes/hec.ts', 'services/ingest/src/loader.ts', ...extra];
+  const gone = requirePaths(paths);
+  if (gone) return gone;
+  const hec = await tryImport<{ hecPlugin?: unknown }>('services/api/src/routes/hec.ts');
+  if (!hec.mod) return hec.reason;
+  if (typeof hec.mod.hecPlugin !== 'function') return 'services/api/src/routes/hec.ts has no hecPlugin';
+  const loader = await tryImport<{ startLoader?: unknown }>('services/ingest/src/loader.ts');
+  if (!loader.mod) return loader.reason;
+  if (typeof loader.mod.startLoader !== 'function') return 'services/ingest/src/loader.ts has no startLoader';
+  return redisUnreachable(opts.redisUrl);
+}
+
+async function redisUnreachable(url: string): Promise<string | null> {
+  const u = new URL(url);
+  return new Promise((resolve) => {
+    const sock = createConnection({ host: u.hostname || '127.0.0.1', port: Number(u.port || 6379) });
+    const done = (reason: string | null) => {
+      sock.destroy();
+      resolve(reason);
+    };
+    sock.setTimeout(2000, () => done(`Redis at ${u.host} does not answer (set --redis-url / BENCH_REDIS_URL)`));
+    sock.once('error', (e) => done(`Redis at ${u.host} is not reachable: ${e.message} (set --redis-url / BENCH_REDIS_URL)`));
+    sock.once('connect', () => done(null));
+  });
+}
+
+const nullable = (s: string) => (s === '' ? null : s);
+
+/** Quay's splunk_hec body for one entry (keys sorted like Quay's json.dumps(sort_keys=True)). */
+export function hecEnvelope(r: UsageLogRow): string {
+  const extended = r.request_url !== '';
+  const event: Record<string, unknown> = {
+    account: nullable(r.namespace),
+    auth_type: nullable(r.auth_type),
+    datetime: Math.floor(Date.parse(`${r.datetime.replace(' ', 'T')}Z`) / 1000),
+    http_method: nullable(r.http_method),
+    ip: nullable(r.ip),
+    kind: r.kind,
+    metadata_json: JSON.parse(r.metadata) as unknown,
+    namespace_name: nullable(r.namespace),
+    performer: nullable(r.performer),
+    ...(extended ? {} : { performer_email: null }),
+    performer_kind: nullable(r.performer_kind),
+    performer_username: nullable(r.performer),
+    repository: nullable(r.repository),
+    repository_name: nullable(r.repository),
+    request_id: nullable(r.request_id),
+    request_url: nullable(r.request_url),
+    user_agent: nullable(r.user_agent),
+    x_forwarded_for: nullable(r.x_forwarded_for),
+  };
+  return JSON.stringify({ event, host: 'quay.example.com', sourcetype: 'access_combined' });
+}
+
+function eventsFor(ctx: BenchContext, count: number, seed: number): { bodies: string[]; kinds: Map<string, number> } {
+  const bodies: string[] = [];
+  const kinds = new Map<string, number>();
+  for (const batch of demoRows({ rows: count, seed, now: ctx.opts.now, days: 1, source: 'hec' }, 10_000)) {
+    for (const r of batch) {
+      bodies.push(hecEnvelope(r));
+      kinds.set(r.kind, (kinds.get(r.kind) ?? 0) + 1);
+    }
+  }
+  return { bodies, kinds };
+}
+
+function poster(server: IngestServer, sockets: number) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: sockets });
+  const url = new URL(HEC_PATH, server.url);
+  const post = (body: Buffer | string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = http.request(
+        url,
+        {
+          method: 'POST',
+          agent,
+          headers: { authorization: `Splunk ${server.hecToken}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  return { post, close: () => agent.destroy() };
+}
+
+/** Polls until `n` rows of the server's source are queryable; fails when the count stalls for `stallMs`. */
+export async function waitForCount(server: IngestServer, n: number, stallMs: number, source = server.source): Promise<number> {
+  let have = 0;
+  let last = -1;
+  let since = performance.now();
+  while ((have = (await server.call<{ n: number }>('count', { source })).n) < n) {
+    if (have !== last) {
+      last = have;
+      since = performance.now();
+    } else if (performance.now() - since > stallMs) {
+      throw new Error(`only ${have} of ${n} rows became queryable; none more for ${stallMs / 1000} s${server.diagnostics() ? ` (server: ${server.diagnostics()})` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return have;
+}
+
+function sameKinds(sent: Map<string, number>, stored: Record<string, number>): { equal: boolean; detail: string } {
+  const keys = new Set([...sent.keys(), ...Object.keys(stored)]);
+  for (const k of keys) {
+    if ((sent.get(k) ?? 0) !== (stored[k] ?? 0)) return { equal: false, detail: `kind ${k}: sent ${sent.get(k) ?? 0}, stored ${stored[k] ?? 0}` };
+  }
+  return { equal: true, detail: '' };
+}
+
+export const i1: Figure = {
+  id: 'I1',
+  title: 'ingest end to end, batched HEC posts',
+  unit: 'events/s',
+  better: 'higher',
+  target: { kind: 'min', value: 200_000, text: '≥ 200,000 events/s' },
+  unavailable: (opts) => ingestUnavailable(opts),
+  async measure(ctx): Promise<Measurement> {
+    const total = Math.min(500_000, Math.max(20_000, Math.round(ctx.opts.rows / 20)));
+    const perPost = 500;
+    const concurrency = 4;
+    const { bodies, kinds } = eventsFor(ctx, total, ctx.opts.seed + 1);
+    const posts: Buffer[] = [];
+    for (let i = 0; i < bodies.length; i += perPost) posts.push(Buffer.from(bodies.slice(i, i + perPost).join('\n')));
+    bodies.length = 0;
+    const server = await startIngestServer(ctx.scratch, ctx.opts.redisUrl, 'hec-bench');
+    const client = poster(server, concurrency);
+    try {
+      // Warm-up: one post, stored, so the first timed post does not pay for connection setup.
+      const warm = eventsFor(ctx, perPost, ctx.opts.seed + 2);
+      if ((await client.post(warm.bodies.join('\n'))) !== 200) throw new Error('HEC warm-up post refused');
+      await waitForCount(server, perPost, 60_000);
+      const t0 = performance.now();
+      let next = 0;
+      let refused = 0;
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (next < posts.length) {
+            const status = await client.post(posts[next++]!);
+            if (status !== 200) refused++;
+          }
+        }),
+      );
+      const accepted = performance.now() - t0;
+      if (refused) throw new Error(`${refused} HEC posts were refused`);
+      await waitForCount(server, perPost + total, 60_000);
+      const seconds = (performance.now() - t0) / 1000;
+      const stored = await server.call<{ kinds: Record<string, number> }>('kinds', { source: server.source });
+      for (const [k, n] of warm.kinds) stored.kinds[k] = (stored.kinds[k] ?? 0) - n;
+      const same = sameKinds(kinds, stored.kinds);
+      return {
+        pg: null,
+        quaylogs: total / seconds,
+        check: {
+          equal: same.equal,
+          detail: same.equal ? `${total.toLocaleString('en-US')} events posted, all stored, counts per kind equal` : same.detail,
+        },
+        notes: [
+          `${total.toLocaleString('en-US')} events in ${posts.length} posts of ${perPost}, ${concurrency} connections; all accepted after ${(accepted / 1000).toFixed(2)} s (${Math.round(total / (accepted / 1000)).toLocaleString('en-US')} events/s), all queryable after ${seconds.toFixed(2)} s`,
+          'one run (the figure is a throughput over the whole batch, not a median)',
+        ],
+      };
+    } finally {
+      client.close();
+      await server.stop();
+    }
+  },
+};
+
+export const i2: Figure = {
+  id: 'I2',
+  title: 'single-event HEC posts at 2,000/s, p99 latency',
+  unit: 'ms',
+  better: 'lower',
+  target: { kind: 'max', value: 5, text: 'p99 ≤ 5 ms' },
+  unavailable: (opts) => ingestUnavailable(opts),
+  async measure(ctx): Promise<Measurement> {
+    const seconds = ctx.opts.rows >= 1_000_000 ? 15 : 3;
+    const total = I2_RATE * seconds;
+    const { bodies, kinds } = eventsFor(ctx, total, ctx.opts.seed + 3);
+    const server = await startIngestServer(ctx.scratch, ctx.opts.redisUrl, 'hec-bench');
+    const client = poster(server, 256);
+    try {
+      const warm = eventsFor(ctx, 200, ctx.opts.seed + 4);
+      for (const b of warm.bodies) if ((await client.post(b)) !== 200) throw new Error('HEC warm-up post refused');
+      await waitForCount(server, warm.bodies.length, 60_000);
+      const latencies: number[] = [];
+      let refused = 0;
+      const inflight: Promise<void>[] = [];
+      const t0 = performance.now();
+      for (let i = 0; i < total; i++) {
+        const due = t0 + (i * 1000) / I2_RATE;
+        const wait = due - performance.now();
+        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+        const start = performance.now();
+        inflight.push(
+          client.post(bodies[i]!).then(
+            (status) => {
+              latencies.push(performance.now() - start);
+              if (status !== 200) refused++;
+            },
+            () => {
+              refused++;
+            },
+          ),
+        );
+      }
+      await Promise.all(inflight);
+      const elapsed = (performance.now() - t0) / 1000;
+      if (refused) throw new Error(`${refused} of ${total} single-event posts failed`);
+      await waitForCount(server, warm.bodies.length + total, 60_000);
+      const stored = await server.call<{ kinds: Record<string, number> }>('kinds', { source: server.source });
+      for (const [k, n] of warm.kinds) stored.kinds[k] = (stored.kinds[k] ?? 0) - n;
+      const same = sameKinds(kinds, stored.kinds);
+      const p50 = percentile(latencies, 50);
+      const p99 = percentile(latencies, 99);
+      return {
+        pg: null,
+        quaylogs: p99,
+        check: {
+          equal: same.equal,
+          detail: same.equal ? `${total.toLocaleString('en-US')} single-event posts, all stored, counts per kind equal` : same.detail,
+        },
+        notes: [
+          `${total.toLocaleString('en-US')} posts over ${elapsed.toFixed(1)} s (target ${I2_RATE}/s, achieved ${Math.round(total / elapsed).toLocaleString('en-US')}/s), loader running`,
+          `latency p50 ${p50.toFixed(2)} ms, p90 ${percentile(latencies, 90).toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, p99.9 ${percentile(latencies, 99.9).toFixed(2)} ms, max ${Math.max(...latencies).toFixed(2)} ms`,
+        ],
+      };
+    } finally {
+      client.close();
+      await server.stop();
+    }
+  },
+};

@@ -1,0 +1,128 @@
+/**
+ * P1, P2: logs pages of 20, newest first, largest namespace, 30-day window.
+ * PostgreSQL: Quay's lookup_logs (namespace lookup + logentry3 LEFT JOIN performer,
+ * ORDER BY datetime DESC LIMIT 21, datetime cursor).
+ * quaylogs: listUsageLogs, the function behind /logs ((datetime, event_key) keyset).
+ */
+import { listUsageLogs, type LogCursor, type LogFilter } from '@quaylogs/clickhouse';
+import { comparePages, pgEntry, qlEntry } from '../compare.ts';
+import { naiveUtc, SOURCE } from '../dataset.ts';
+import { explainAnalyze } from '../pg/database.ts';
+import { getUserOrOrg, pageSql, quayPage, type QuayLogFilter, type QuayPageToken } from '../pg/quayQueries.ts';
+import { profileStatements, recordingStore } from '../quaylogsStore.ts';
+import { timed, timePair } from '../timing.ts';
+import { type BenchContext, type Figure, type Measurement, NotMeasured } from '../types.ts';
+
+export const PAGE_SIZE = 20;
+export const DEEP_PAGE = 200;
+
+function filters(ctx: BenchContext): { pg: QuayLogFilter; ql: LogFilter } {
+  const w = ctx.data.last30;
+  const ns = ctx.data.subjects.top.namespace;
+  return {
+    pg: { start: naiveUtc(w.start), end: naiveUtc(w.end), namespace: ns },
+    ql: { start: w.start, end: w.end, namespace: ns },
+  };
+}
+
+async function pgPlan(ctx: BenchContext, f: QuayLogFilter, token: QuayPageToken | null): Promise<string[]> {
+  const ns = await getUserOrOrg(ctx.pg, f.namespace!);
+  const q = pageSql({ start: f.start, end: f.end, accountId: ns!.id }, token);
+  return explainAnalyze(ctx.pg, q.sql, q.params);
+}
+
+async function qlProfile(ctx: BenchContext, f: LogFilter, cursor: LogCursor | null): Promise<string[]> {
+  const rec = recordingStore(ctx.store);
+  await listUsageLogs(rec.store, f, cursor, PAGE_SIZE);
+  const out = await profileStatements(ctx.storePath, rec.specs);
+  // What-if, not quaylogs' code: the same statement with the sort key's first column
+  // (source) pinned, which lets ClickHouse read the (namespace, datetime) range in order.
+  const pinned = rec.specs.map((spec) => ({
+    ...spec,
+    name: `${spec.name} [what-if: + source = '${SOURCE}']`,
+    sql: spec.sql.replace(/\bWHERE\b/, `WHERE source = '${SOURCE}' AND`),
+  }));
+  return [...out, ...(await profileStatements(ctx.storePath, pinned))];
+}
+
+export const p1: Figure = {
+  id: 'P1',
+  title: 'logs page 1, largest namespace',
+  unit: 'ms',
+  better: 'lower',
+  target: { kind: 'ratio', min: 1, text: 'no slower (≥ 1×)' },
+  unavailable: async () => null,
+  async measure(ctx): Promise<Measurement> {
+    const f = filters(ctx);
+    const kinds = ctx.data.ids.kindName;
+    const r = await timePair({
+      runs: ctx.opts.runs,
+      pg: () => quayPage(ctx.pg, f.pg, null),
+      quaylogs: () => listUsageLogs(ctx.store, f.ql, null, PAGE_SIZE),
+      check: (a, b) => comparePages(a.rows.map((x) => pgEntry(x, kinds)), b.rows.map(qlEntry), 'page 1'),
+    });
+    return {
+      pg: r.pg,
+      quaylogs: r.quaylogs,
+      pgRuns: r.pgRuns,
+      quaylogsRuns: r.quaylogsRuns,
+      check: r.check,
+      notes: [`namespace ${ctx.data.subjects.top.namespace}, 30-day window; function level (no HTTP, no avatars)`],
+      profile: { pg: await pgPlan(ctx, f.pg, null), quaylogs: await qlProfile(ctx, f.ql, null) },
+    };
+  },
+};
+
+export const p2: Figure = {
+  id: 'P2',
+  title: `logs page ${DEEP_PAGE}, largest namespace`,
+  unit: 'ms',
+  better: 'lower',
+  target: { kind: 'ratio', min: 1 / 3, text: '≤ 3× PostgreSQL (≥ 0.33×)' },
+  unavailable: async () => null,
+  async measure(ctx): Promise<Measurement> {
+    const f = filters(ctx);
+    const kinds = ctx.data.ids.kindName;
+    if (ctx.data.subjects.top.rows <= (DEEP_PAGE - 1) * PAGE_SIZE) {
+      throw new NotMeasured(`the largest namespace has ${ctx.data.subjects.top.rows} entries in 30 days; page ${DEEP_PAGE} needs more than ${(DEEP_PAGE - 1) * PAGE_SIZE}`);
+    }
+    // Walk both cursors to page DEEP_PAGE (not timed).
+    let token: QuayPageToken | null = null;
+    const pgWalk = await timed(async () => {
+      for (let page = 1; page < DEEP_PAGE; page++) {
+        const res = await quayPage(ctx.pg, f.pg, token);
+        if (!res.next) throw new Error(`PostgreSQL walk ended at page ${page}`);
+        token = res.next;
+      }
+    });
+    let cursor: LogCursor | null = null;
+    const qlWalk = await timed(async () => {
+      for (let page = 1; page < DEEP_PAGE; page++) {
+        const res = await listUsageLogs(ctx.store, f.ql, cursor, PAGE_SIZE);
+        const last = res.rows[res.rows.length - 1];
+        if (!res.hasMore || !last) throw new Error(`quaylogs walk ended at page ${page}`);
+        cursor = { datetime: last.datetime, eventKey: last.event_key };
+      }
+    });
+    const pgToken = token as QuayPageToken | null;
+    const qlCursor = cursor as LogCursor | null;
+    const r = await timePair({
+      runs: ctx.opts.runs,
+      pg: () => quayPage(ctx.pg, f.pg, pgToken),
+      quaylogs: () => listUsageLogs(ctx.store, f.ql, qlCursor, PAGE_SIZE),
+      check: (a, b) => comparePages(a.rows.map((x) => pgEntry(x, kinds)), b.rows.map(qlEntry), `page ${DEEP_PAGE}`),
+    });
+    return {
+      pg: r.pg,
+      quaylogs: r.quaylogs,
+      pgRuns: r.pgRuns,
+      quaylogsRuns: r.quaylogsRuns,
+      check: r.check,
+      notes: [
+        `only the page-${DEEP_PAGE} request is timed, given its cursor; walking pages 1–${DEEP_PAGE - 1} took ${(pgWalk.ms / 1000).toFixed(2)} s on PostgreSQL, ${(qlWalk.ms / 1000).toFixed(2)} s on quaylogs`,
+        `PostgreSQL cursor: datetime <= ${pgToken?.start_index} OFFSET ${pgToken?.offset_val ?? 0} (Quay's intended offset; see pg/quayQueries.ts)`,
+      ],
+      profile: { pg: await pgPlan(ctx, f.pg, pgToken), quaylogs: await qlProfile(ctx, f.ql, qlCursor) },
+    };
+  },
+};

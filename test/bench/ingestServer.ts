@@ -1,0 +1,93 @@
+/**
+ * Parent side of ingestChild.ts: spawns the ingest server process and talks to
+ * it over line-delimited JSON on stdin/stdout.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { REPO_ROOT } from './figures/codePaths.ts';
+import { NotMeasured } from './types.ts';
+
+export interface IngestServer {
+  url: string;
+  hecToken: string;
+  source: string;
+  call<T = Record<string, unknown>>(cmd: string, extra?: Record<string, unknown>): Promise<T>;
+  stop(): Promise<void>;
+  /** The tail of the server's stderr (loader diagnostics). */
+  diagnostics(): string;
+}
+
+export async function startIngestServer(scratch: string, redisUrl: string, source: string): Promise<IngestServer> {
+  const dataDir = join(scratch, `ingest-${randomBytes(4).toString('hex')}`);
+  mkdirSync(dataDir, { recursive: true });
+  const hecToken = `bench-hec-${randomBytes(12).toString('hex')}`;
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', resolve(REPO_ROOT, 'test/bench/ingestChild.ts'), JSON.stringify({ dataDir, redisUrl, hecToken, source })],
+    { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  let ready: ((url: string) => void) | null = null;
+  let failed: ((e: Error) => void) | null = null;
+  const readyP = new Promise<string>((res, rej) => {
+    ready = res;
+    failed = rej;
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.once('exit', (code) => {
+    // Exit code 3: the Redis database holds keys that are not the bench's (an environment problem).
+    const err =
+      code === 3
+        ? new NotMeasured(stderr.trim())
+        : new Error(`ingest server exited (code ${code}): ${stderr.trim().split('\n').slice(-5).join(' | ')}`);
+    failed?.(err);
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+  });
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    let msg: { id?: number; ready?: boolean; url?: string; error?: string };
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      return;
+    }
+    if (msg.ready && msg.url) {
+      ready?.(msg.url);
+      return;
+    }
+    if (msg.id === undefined) return;
+    const p = pending.get(msg.id);
+    pending.delete(msg.id);
+    if (!p) return;
+    if (msg.error) p.reject(new Error(msg.error));
+    else p.resolve(msg);
+  });
+  const url = await readyP;
+  let seq = 0;
+  const call = <T>(cmd: string, extra: Record<string, unknown> = {}) =>
+    new Promise<T>((res, rej) => {
+      const id = ++seq;
+      pending.set(id, { resolve: res as (v: unknown) => void, reject: rej });
+      child.stdin!.write(JSON.stringify({ id, cmd, ...extra }) + '\n');
+    });
+  return {
+    url,
+    hecToken,
+    source,
+    call,
+    diagnostics: () => stderr.trim().split('\n').slice(-5).join(' | '),
+    async stop() {
+      if (child.exitCode !== null) return;
+      await Promise.race([call('stop').catch(() => undefined), new Promise((r) => setTimeout(r, 30_000))]);
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
