@@ -55,7 +55,7 @@ class AccountCache {
 }
 
 /** At most about this many rows are sorted by one query (a slice of the window). */
-export const SLICE_ROWS = 100_000;
+export const SLICE_ROWS = 25_000;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
@@ -117,7 +117,7 @@ export async function writeExport(opts: WriteExportOptions): Promise<{ rows: num
       sql: `SELECT ${USAGE_LOG_COLUMNS.join(', ')} FROM usage_logs WHERE ${where.sql} ORDER BY datetime, event_key`,
       params: where.params,
       // Bounded blocks; a slice that is still big sorts on disk rather than in memory.
-      settings: { max_block_size: opts.chunkRows, max_bytes_before_external_sort: 64 * 1024 * 1024 },
+      settings: { max_block_size: opts.chunkRows, max_bytes_before_external_sort: 32 * 1024 * 1024 },
     });
     for await (const block of source) {
       if (Date.now() > opts.deadline) throw new GenerationTimeout('the export took longer than allowed');
