@@ -46,3 +46,14 @@ export interface AccountInfo {
 export function isRobotName(name: string): boolean {
   return name.includes('+');
 }
+
+/** Quay's extended-logging fields, all absent (Quay's default: FEATURE_EXTENDED_ACTION_LOGGING off). */
+export const NO_EXTENDED_FIELDS = {
+  request_url: '',
+  http_method: '',
+  user_agent: '',
+  request_id: '',
+  auth_type: '',
+  performer_kind: '',
+  x_forwarded_for: '',
+} as const satisfies Partial<UsageLogRow>;

@@ -13,7 +13,7 @@
  * - `ip` null ⇒ ''; `metadata` ⇒ JSON text in Quay's key order (`{}` when null).
  * - Extended-logging fields (request_url, …) are not in the API's answer ⇒ ''.
  */
-import { toChDateTime, type AccountInfo, type UsageLogRow } from '@quaylogs/core';
+import { toChDateTime, type AccountInfo, type UsageLogRow, NO_EXTENDED_FIELDS } from '@quaylogs/core';
 import type { QuayLogEntryWire } from './logsPage.ts';
 import { parseRfc2822 } from './rfc2822.ts';
 
@@ -50,13 +50,7 @@ export function quayEntryToRow(entry: QuayLogEntryWire, ctx: ConvertContext): Po
     ip: entry.ip ?? '',
     datetime: toChDateTime(at),
     metadata: JSON.stringify(metadata),
-    request_url: '',
-    http_method: '',
-    user_agent: '',
-    request_id: '',
-    auth_type: '',
-    performer_kind: '',
-    x_forwarded_for: '',
+    ...NO_EXTENDED_FIELDS,
   };
 }
 

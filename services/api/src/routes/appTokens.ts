@@ -14,7 +14,7 @@ import {
   putUser,
   upsertAccounts,
 } from '@quaylogs/clickhouse';
-import { formatRfc2822, parseChDateTime, toChDateTime } from '@quaylogs/core';
+import { formatRfc2822, parseChDateTime, toChDateTime, NO_EXTENDED_FIELDS } from '@quaylogs/core';
 import type { AppContext } from '../context.ts';
 import { ApiError, forbidden, invalidRequest, notFound, unauthenticated } from '../httpErrors.ts';
 import type { Principal } from '../principal.ts';
@@ -93,13 +93,7 @@ async function writeTokenAudit(
       ip: audit.ip,
       datetime: toChDateTime(new Date()),
       metadata: JSON.stringify({ app_specific_token_title: token.title, app_specific_token: token.uuid }),
-      request_url: '',
-      http_method: '',
-      user_agent: '',
-      request_id: '',
-      auth_type: '',
-      performer_kind: '',
-      x_forwarded_for: '',
+      ...NO_EXTENDED_FIELDS,
     },
   ]);
 }

@@ -18,7 +18,7 @@ import {
   queuedExport,
   repositoryExists,
 } from '@quaylogs/clickhouse';
-import { formatRfc2822, resolveLogWindow, SERVICE_LEVEL_LOG_KINDS, toChDateTime } from '@quaylogs/core';
+import { formatRfc2822, resolveLogWindow, SERVICE_LEVEL_LOG_KINDS, toChDateTime, NO_EXTENDED_FIELDS } from '@quaylogs/core';
 import {
   AllowList,
   checkDownloadLink,
@@ -143,13 +143,7 @@ export function exportsPlugin(deps: ExportsPluginDeps) {
           ip: req.ip,
           datetime: toChDateTime(new Date()),
           metadata: JSON.stringify(metadata),
-          request_url: '',
-          http_method: '',
-          user_agent: '',
-          request_id: '',
-          auth_type: '',
-          performer_kind: '',
-          x_forwarded_for: '',
+          ...NO_EXTENDED_FIELDS,
         },
       ]);
     }

@@ -11,6 +11,7 @@
  * - datetime: Quay's naive UTC timestamp, truncated to milliseconds.
  */
 import type { AccountInfo } from '@quaylogs/core';
+import { NO_EXTENDED_FIELDS } from '@quaylogs/core';
 import { isoLikeToCh } from './datetimes.ts';
 import type { UnkeyedRow } from './eventKeys.ts';
 import { accountOf, type QuayNames } from './quayDb.ts';
@@ -29,13 +30,7 @@ export interface QuayLogRecord {
 }
 
 export const EMPTY_EXTENDED = {
-  request_url: '',
-  http_method: '',
-  user_agent: '',
-  request_id: '',
-  auth_type: '',
-  performer_kind: '',
-  x_forwarded_for: '',
+  ...NO_EXTENDED_FIELDS,
 } as const;
 
 function repoFromMetadata(metadata: string): string {
