@@ -292,10 +292,11 @@ class LoaderCore {
         if (err instanceof Stopped) throw err;
         const reason = String((err as Error).message ?? err).split('\n')[0]!.slice(0, 2000);
         const healthy = await this.o.store.ping().catch(() => false);
-        if (!healthy) {
-          // ClickHouse is down: wait for it; the entries stay pending and are not at fault.
+        if (!healthy || isTransientInsertError(err)) {
+          // ClickHouse is down or overloaded (too many parts, memory, timeouts…): wait for it; the
+          // entries stay pending and are not at fault, so they are never dead-lettered for this.
           outages++;
-          this.log({ err: reason, outages }, 'loader: ClickHouse unreachable, retrying');
+          this.log({ err: reason, outages }, healthy ? 'loader: ClickHouse overloaded, retrying' : 'loader: ClickHouse unreachable, retrying');
           await this.pause(Math.min(10_000, this.retryBaseMs * 2 ** Math.min(outages, 5)));
           if (this.stopping) throw new Stopped();
           continue;
@@ -395,6 +396,22 @@ export async function loadOnce(opts: LoaderOptions): Promise<LoadStats> {
   await ensureIngestGroup(opts.redis);
   const core = new LoaderCore(opts, opts.redis);
   return core.process(await core.collect(false));
+}
+
+const TRANSIENT_TYPES =
+  /TOO_MANY|MEMORY_LIMIT|CANNOT_ALLOCATE|TIMEOUT|TIMED_OUT|SOCKET|NETWORK|READONLY|READ_ONLY|NOT_ENOUGH_SPACE|ABORTED|CANCELLED|KEEPER|CONNECTION|UNAVAILABLE|LIMIT_EXCEEDED|NO_FREE_CONNECTION|SHUTDOWN/;
+
+/**
+ * Whether an insert error says ClickHouse could not take the rows now (overload, resources,
+ * timeouts), rather than that the rows are bad. Such errors must never dead-letter an entry:
+ * right after a bulk load, for instance, ClickHouse refuses inserts with TOO_MANY_PARTS until
+ * its merges catch up, while it still answers pings.
+ */
+export function isTransientInsertError(err: unknown): boolean {
+  const type = String((err as { type?: unknown })?.type ?? '');
+  if (type && TRANSIENT_TYPES.test(type)) return true;
+  const text = String((err as { message?: unknown })?.message ?? err);
+  return /\((TOO_MANY_PARTS|MEMORY_LIMIT_EXCEEDED|TIMEOUT_EXCEEDED|TOO_MANY_SIMULTANEOUS_QUERIES|NOT_ENOUGH_SPACE|SOCKET_TIMEOUT)\)/.test(text) || /ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE/.test(text);
 }
 
 /** Starts the loader loop; see the module comment for its guarantees. */

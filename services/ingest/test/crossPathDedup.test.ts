@@ -44,3 +44,19 @@ describe('loader deduplication across paths', () => {
     expect(await storedCounts(store)).toEqual({ rows: 50, keys: 50, rollup: 50 });
   });
 });
+
+describe('loader error classification', () => {
+  it('never treats overload as bad data: TOO_MANY_PARTS, memory and timeouts are retried, parse errors are not', async () => {
+    const { isTransientInsertError } = await import('../src/index.ts');
+    const { ClickHouseError } = await import('@clickhouse/client');
+    const ch = (code: string, type: string) =>
+      new ClickHouseError({ message: `Code: ${code}. DB::Exception: something (${type})`, code, type });
+    expect(isTransientInsertError(ch('252', 'TOO_MANY_PARTS'))).toBe(true);
+    expect(isTransientInsertError(ch('241', 'MEMORY_LIMIT_EXCEEDED'))).toBe(true);
+    expect(isTransientInsertError(ch('159', 'TIMEOUT_EXCEEDED'))).toBe(true);
+    expect(isTransientInsertError(new Error('read ECONNRESET'))).toBe(true);
+    expect(isTransientInsertError(ch('27', 'CANNOT_PARSE_INPUT_ASSERTION_FAILED'))).toBe(false);
+    expect(isTransientInsertError(ch('469', 'VIOLATED_CONSTRAINT'))).toBe(false);
+    expect(isTransientInsertError(ch('53', 'TYPE_MISMATCH'))).toBe(false);
+  });
+});
