@@ -6,32 +6,10 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { putAppToken } from '@quaylogs/clickhouse';
 import { toChDateTime } from '@quaylogs/core';
-import { type ApiFixture, ADMIN_TOKEN, call, startApi, userWithToken } from './fixtures.ts';
+import { type ApiFixture, ADMIN_TOKEN, call, startApi, userWithToken, notFoundBody, requiresAuthentication } from './fixtures.ts';
 
 const RFC2822 = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} -0000$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-function notFoundBody(f: ApiFixture) {
-  return {
-    detail: 'Not Found',
-    error_message: 'Not Found',
-    error_type: 'not_found',
-    title: 'not_found',
-    type: `${f.url}/api/v1/error/not_found`,
-    status: 404,
-  };
-}
-
-function requiresAuthentication(f: ApiFixture) {
-  return {
-    detail: 'Requires authentication',
-    error_message: 'Requires authentication',
-    error_type: 'invalid_token',
-    title: 'invalid_token',
-    type: `${f.url}/api/v1/error/invalid_token`,
-    status: 401,
-  };
-}
 
 describe('/api/v1/user/apptoken', () => {
   let f: ApiFixture;

@@ -3,7 +3,7 @@
  * HTTP, and Quay's not_found body for routes that do not exist.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiFixture, call, startApi } from './fixtures.ts';
+import { type ApiFixture, call, startApi, notFoundBody } from './fixtures.ts';
 
 /** Quay's error types, their descriptions (endpoints/exception.py ERROR_DESCRIPTION). */
 const QUAY_ERRORS: Record<string, string> = {
@@ -31,17 +31,6 @@ const LOG_OPERATIONS: [path: string, operationId: string, scope: string][] = [
   ['/api/v1/repository/{repository}/aggregatelogs', 'getAggregateRepoLogs', 'repo:admin'],
   ['/api/v1/superuser/logs', 'listAllLogs', 'super:user'],
 ];
-
-function notFoundBody(base: string) {
-  return {
-    detail: 'Not Found',
-    error_message: 'Not Found',
-    error_type: 'not_found',
-    title: 'not_found',
-    type: `${base}/api/v1/error/not_found`,
-    status: 404,
-  };
-}
 
 function operationIds(doc: any): string[] {
   return Object.values(doc.paths as Record<string, any>).flatMap((p) =>

@@ -122,3 +122,15 @@ export async function seed(f: ApiFixture, rows: UsageLogRow[], accounts: Account
 export function mdy(d: Date): string {
   return `${String(d.getUTCMonth() + 1).padStart(2, '0')}/${String(d.getUTCDate()).padStart(2, '0')}/${d.getUTCFullYear()}`;
 }
+
+/** Quay's ApiException body as a client sees it, written out independently of the code under test. */
+function quayErrorBody(base: string, errorType: string, detail: string, status: number) {
+  return { detail, error_message: detail, error_type: errorType, title: errorType, type: `${base}/api/v1/error/${errorType}`, status };
+}
+
+/** 401 for a request without a valid token. */
+export const requiresAuthentication = (f: ApiFixture) => quayErrorBody(f.url, 'invalid_token', 'Requires authentication', 401);
+/** 403 for a caller without the right. */
+export const unauthorized = (f: ApiFixture) => quayErrorBody(f.url, 'insufficient_scope', 'Unauthorized', 403);
+/** 404 (base: the server's `scheme://host`). */
+export const notFoundBody = (f: ApiFixture | string) => quayErrorBody(typeof f === 'string' ? f : f.url, 'not_found', 'Not Found', 404);

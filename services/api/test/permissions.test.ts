@@ -5,7 +5,7 @@
  * 403 without the right, each with Quay's exact error body (§2.6).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiFixture, ADMIN_TOKEN, call, logRow, seed, startApi, userWithToken } from './fixtures.ts';
+import { type ApiFixture, ADMIN_TOKEN, call, logRow, seed, startApi, userWithToken, requiresAuthentication, unauthorized, notFoundBody } from './fixtures.ts';
 
 const DAY = 'starttime=06/18/2024&endtime=06/18/2024';
 
@@ -21,39 +21,6 @@ function logRoutes(ns: string, repo: string): string[] {
     `/api/v1/superuser/logs?${DAY}`,
     `/api/v1/superuser/aggregatelogs?${DAY}`,
   ];
-}
-
-function requiresAuthentication(f: ApiFixture) {
-  return {
-    detail: 'Requires authentication',
-    error_message: 'Requires authentication',
-    error_type: 'invalid_token',
-    title: 'invalid_token',
-    type: `${f.url}/api/v1/error/invalid_token`,
-    status: 401,
-  };
-}
-
-function unauthorized(f: ApiFixture) {
-  return {
-    detail: 'Unauthorized',
-    error_message: 'Unauthorized',
-    error_type: 'insufficient_scope',
-    title: 'insufficient_scope',
-    type: `${f.url}/api/v1/error/insufficient_scope`,
-    status: 403,
-  };
-}
-
-function notFoundBody(f: ApiFixture) {
-  return {
-    detail: 'Not Found',
-    error_message: 'Not Found',
-    error_type: 'not_found',
-    title: 'not_found',
-    type: `${f.url}/api/v1/error/not_found`,
-    status: 404,
-  };
 }
 
 /** Calls every path with the given Authorization header (or none) and returns [path, status] pairs plus bodies. */

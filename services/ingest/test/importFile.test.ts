@@ -4,12 +4,12 @@
  * our NDJSON — with a real Redis (database 11), the embedded ClickHouse and the real
  * loader; and bad files, which must fail with a clear message and hand off nothing.
  */
-import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import pg from 'pg';
+import { createQuayDatabase, PG_BASE } from './quayDbFixture.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ClickHouseStore, findAccounts } from '@quaylogs/clickhouse';
 import { formatRfc2822, LOG_KINDS } from '@quaylogs/core';
@@ -18,16 +18,15 @@ import { openTestStore, resetStore } from '../../../packages/clickhouse/test/fix
 import { startLoader } from '../src/loader.ts';
 import { importFile, ImportError } from '../src/import/index.ts';
 
-const PG_BASE = process.env.QUAYLOGS_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432';
 const DB_NAME = `quaylogs_import_file_test_${process.pid}`;
 const PG_URL = `${PG_BASE}/${DB_NAME}`;
-const SCHEMA = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/quay-schema.sql'), 'utf8');
 const SOURCE = 'quay-files';
 
 let store: ClickHouseStore;
 let cleanup: () => Promise<void>;
 let redis: Redis;
 let db: pg.Client;
+let quayDb: Awaited<ReturnType<typeof createQuayDatabase>> | undefined;
 let dir: string;
 
 interface Account { id: number; username: string; email: string; organization: boolean; robot: boolean }
@@ -142,14 +141,8 @@ const run = (path: string, extra: Partial<Parameters<typeof importFile>[0]> = {}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'quaylogs-import-file-'));
-  const admin = new pg.Client({ connectionString: `${PG_BASE}/postgres` });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${DB_NAME}`);
-  await admin.end();
-  db = new pg.Client({ connectionString: PG_URL });
-  await db.connect();
-  await db.query(SCHEMA);
+  quayDb = await createQuayDatabase(DB_NAME);
+  db = quayDb.db;
   await db.query('INSERT INTO logentrykind (name) SELECT unnest($1::text[])', [LOG_KINDS]);
   for (const k of (await db.query<{ id: number; name: string }>('SELECT id, name FROM logentrykind')).rows) kindIds.set(k.name, k.id);
   for (const [username, email, organization, robot] of [
@@ -179,11 +172,7 @@ beforeAll(async () => {
 afterAll(async () => {
   redis?.disconnect();
   await cleanup?.();
-  await db?.end();
-  const admin = new pg.Client({ connectionString: `${PG_BASE}/postgres` });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
-  await admin.end();
+  await quayDb?.drop();
   rmSync(dir, { recursive: true, force: true });
 });
 

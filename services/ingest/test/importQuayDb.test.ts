@@ -4,10 +4,8 @@
  * 10) and the real embedded ClickHouse, with the real loader storing what the importer
  * hands off.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { createQuayDatabase, PG_BASE } from './quayDbFixture.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ClickHouseStore, findAccounts, listImportCheckpoints } from '@quaylogs/clickhouse';
 import { LOG_KINDS, type UsageLogRow } from '@quaylogs/core';
@@ -17,10 +15,8 @@ import { openTestStore, resetStore } from '../../../packages/clickhouse/test/fix
 import { startLoader } from '../src/loader.ts';
 import { type ImportProgress, importQuayDb, ImportError } from '../src/import/index.ts';
 
-const PG_BASE = process.env.QUAYLOGS_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432';
 const DB_NAME = `quaylogs_import_test_${process.pid}`;
 const PG_URL = `${PG_BASE}/${DB_NAME}`;
-const SCHEMA = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/quay-schema.sql'), 'utf8');
 const SOURCE = 'quay-test';
 const NOW = new Date('2024-07-10T00:00:00Z');
 
@@ -28,6 +24,7 @@ let store: ClickHouseStore;
 let cleanup: () => Promise<void>;
 let redis: Redis;
 let db: pg.Client;
+let quayDb: Awaited<ReturnType<typeof createQuayDatabase>> | undefined;
 /** Rows Quay's tables hold, over logentry3 and logentry2. */
 let totalRows = 0;
 /** A content that exists 3 times in one second (twice in logentry3 far apart, once in logentry2). */
@@ -36,14 +33,8 @@ let tripletMetadata = '';
 // ---------------------------------------------------------------- Quay's database
 
 async function createDatabase(): Promise<void> {
-  const admin = new pg.Client({ connectionString: `${PG_BASE}/postgres` });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${DB_NAME}`);
-  await admin.end();
-  db = new pg.Client({ connectionString: PG_URL });
-  await db.connect();
-  await db.query(SCHEMA);
+  quayDb = await createQuayDatabase(DB_NAME);
+  db = quayDb.db;
   // Legacy table, as Quay's migration 1783530bee68 creates it (FK and indexes included).
   await db.query(`
     CREATE TABLE logentry2 (
@@ -228,11 +219,7 @@ beforeAll(async () => {
 afterAll(async () => {
   redis?.disconnect();
   await cleanup?.();
-  await db?.end();
-  const admin = new pg.Client({ connectionString: `${PG_BASE}/postgres` });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
-  await admin.end();
+  await quayDb?.drop();
 });
 
 beforeEach(async () => {
