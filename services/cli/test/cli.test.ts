@@ -4,10 +4,11 @@
  * data-directory lock, and an orderly SIGTERM.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -78,6 +79,13 @@ describe('quaylogs CLI', () => {
     if (up && up.child.exitCode === null && up.child.signalCode === null) {
       up.child.kill('SIGKILL');
       await up.done;
+    }
+    // A killed `up` leaves the redis-server it started; shut it down with the data directory.
+    const socket = join(dataDir, 'redis', 'redis.sock');
+    if (existsSync(socket)) {
+      const redis = new Redis(socket, { lazyConnect: true, maxRetriesPerRequest: 0 });
+      await redis.connect().then(() => redis.shutdown('NOSAVE')).catch(() => undefined);
+      redis.disconnect();
     }
     rmSync(dataDir, { recursive: true, force: true });
   });
