@@ -12,7 +12,7 @@ import { gzipSync, createGzip } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ClickHouseStore } from '@quaylogs/clickhouse';
 import { loadConfig } from '@quaylogs/config';
-import { INGEST_STREAM, type Redis, redisForProducers, redisForWorkers } from '@quaylogs/queue';
+import { INGEST_STREAM, quitRedis, type Redis, redisForProducers, redisForWorkers } from '@quaylogs/queue';
 import { ingestStatus, startLoader } from '../../ingest/src/index.ts';
 import { openTestStore, resetStore } from '../../../packages/clickhouse/test/fixtures.ts';
 import { buildApp, ensureBootstrapAdmin } from '../src/index.ts';
@@ -57,8 +57,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await f.app.close();
-  redis.disconnect();
-  worker.disconnect();
+  await quitRedis(redis);
+  await quitRedis(worker);
   await cleanupStore();
 });
 beforeEach(async () => {

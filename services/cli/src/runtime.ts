@@ -24,7 +24,9 @@ import {
   DEADLETTER_STREAM,
   INGEST_GROUP,
   INGEST_STREAM,
+  closeBullmq,
   QUEUES,
+  quitRedis,
   type Redis,
   redisForProducers,
   redisForWorkers,
@@ -124,7 +126,7 @@ export async function startRoles(opts: {
     }
     return out;
   });
-  stops.push({ name: 'metrics queues', stop: async () => void (await Promise.all(queues.map((q) => q.close()))) });
+  stops.push({ name: 'metrics queues', stop: async () => void (await Promise.all(queues.map((q) => closeBullmq(q)))) });
 
   // Workers first (they hold no port), then the API, so requests are served only once
   // everything behind them runs. They stop in the reverse order.
@@ -201,7 +203,7 @@ export async function startRoles(opts: {
       for (const s of stops.reverse()) {
         await s.stop().catch((err) => log.error({ err, role: s.name }, 'stop failed'));
       }
-      for (const c of connections) c.disconnect();
+      await Promise.all(connections.map((c) => quitRedis(c)));
       if (local) await local.stop();
     },
   };

@@ -17,7 +17,7 @@ import {
   localExportStore,
   WebhookSigner,
 } from '@quaylogs/delivery';
-import { QUEUES, type Redis } from '@quaylogs/queue';
+import { closeBullmq, QUEUES, type Redis } from '@quaylogs/queue';
 import { DEFAULT_TUNING, type ExporterContext, type ExporterLog, type ExporterTuning } from './context.ts';
 import { runCallbackJob, runEmailJob } from './deliveryJobs.ts';
 import { runGenerateJob, settleAbandonedGeneration } from './generateJob.ts';
@@ -150,8 +150,8 @@ export async function startExporter(opts: ExporterOptions): Promise<Exporter> {
   return {
     stop(force = false) {
       stopped ??= (async () => {
-        await Promise.all([generation.close(force), delivery.close(force)]);
-        await Promise.all([exportsQueue.close(), deliveriesQueue.close()]);
+        await Promise.all([closeBullmq(generation, force), closeBullmq(delivery, force)]);
+        await Promise.all([closeBullmq(exportsQueue), closeBullmq(deliveriesQueue)]);
         ctx.mailer?.close();
       })();
       return stopped;

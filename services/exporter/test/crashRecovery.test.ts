@@ -9,6 +9,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { quitRedis } from '@quaylogs/queue';
 import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
@@ -112,7 +113,7 @@ beforeAll(async () => {
   });
   const redis = new Redis(REDIS_URL);
   await redis.flushdb();
-  redis.disconnect();
+  await quitRedis(redis);
   // 500 to the first callback, then 204.
   hook = await startReceiver(sequence(500, 204));
 });

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ClickHouseStore } from '@quaylogs/clickhouse';
 import { assignContentKeys } from '@quaylogs/core';
+import { quitRedis } from '@quaylogs/queue';
 import { startLoader } from '../src/index.ts';
 import { openTestStore, resetStore } from '../../../packages/clickhouse/test/fixtures.ts';
 import { appendRows, quayRows, storedCounts, testRedis } from './helpers.ts';
@@ -17,7 +18,7 @@ beforeAll(async () => {
   ({ store, cleanup } = await openTestStore());
 });
 afterAll(async () => {
-  redis.disconnect();
+  await quitRedis(redis);
   await cleanup();
 });
 beforeEach(async () => {

@@ -13,7 +13,7 @@ import { createQuayDatabase, PG_BASE } from './quayDbFixture.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ClickHouseStore, findAccounts } from '@quaylogs/clickhouse';
 import { formatRfc2822, LOG_KINDS } from '@quaylogs/core';
-import { INGEST_STREAM, type Redis, redisForWorkers } from '@quaylogs/queue';
+import { INGEST_STREAM, quitRedis, type Redis, redisForWorkers } from '@quaylogs/queue';
 import { openTestStore, resetStore } from '../../../packages/clickhouse/test/fixtures.ts';
 import { startLoader } from '../src/loader.ts';
 import { importFile, ImportError } from '../src/import/index.ts';
@@ -170,7 +170,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  redis?.disconnect();
+  if (redis) await quitRedis(redis);
   await cleanup?.();
   await quayDb?.drop();
   rmSync(dir, { recursive: true, force: true });

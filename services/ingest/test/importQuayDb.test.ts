@@ -10,7 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ClickHouseStore, findAccounts, listImportCheckpoints } from '@quaylogs/clickhouse';
 import { LOG_KINDS, type UsageLogRow } from '@quaylogs/core';
 import { demoRows, demoWorld } from '@quaylogs/demo';
-import { INGEST_STREAM, type Redis, redisForWorkers } from '@quaylogs/queue';
+import { INGEST_STREAM, quitRedis, type Redis, redisForWorkers } from '@quaylogs/queue';
 import { openTestStore, resetStore } from '../../../packages/clickhouse/test/fixtures.ts';
 import { startLoader } from '../src/loader.ts';
 import { type ImportProgress, importQuayDb, ImportError } from '../src/import/index.ts';
@@ -217,7 +217,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  redis?.disconnect();
+  if (redis) await quitRedis(redis);
   await cleanup?.();
   await quayDb?.drop();
 });

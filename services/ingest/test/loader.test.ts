@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ClickHouseStore, insertUsageLogs } from '@quaylogs/clickhouse';
-import { appendIngestBatch, DEADLETTER_STREAM, INGEST_GROUP, INGEST_STREAM, type Redis } from '@quaylogs/queue';
+import { appendIngestBatch, DEADLETTER_STREAM, INGEST_GROUP, INGEST_STREAM, quitRedis, type Redis } from '@quaylogs/queue';
 import { openTestStore, resetStore } from '../../../packages/clickhouse/test/fixtures.ts';
 import {
   ensureIngestGroup,
@@ -28,7 +28,7 @@ beforeAll(async () => {
   redis = testRedis(2);
 });
 afterAll(async () => {
-  redis.disconnect();
+  await quitRedis(redis);
   await cleanup();
 });
 beforeEach(async () => {

@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomEventKey, type UsageLogRow } from '@quaylogs/core';
-import { appendIngestBatch, type Redis } from '@quaylogs/queue';
+import { appendIngestBatch, quitRedis, type Redis } from '@quaylogs/queue';
 import { REDIS_BASE, testRedis } from './helpers.ts';
 
 const CHILD = fileURLToPath(new URL('./loaderChild.ts', import.meta.url));
@@ -31,7 +31,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
   await redis.flushdb();
-  redis.disconnect();
+  await quitRedis(redis);
   rmSync(dir, { recursive: true, force: true });
 });
 

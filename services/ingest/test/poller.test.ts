@@ -4,7 +4,7 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ClickHouseStore, getPollCheckpoint, listPollCheckpoints } from '@quaylogs/clickhouse';
-import { redisForWorkers, type Redis } from '@quaylogs/queue';
+import { quitRedis, redisForWorkers, type Redis } from '@quaylogs/queue';
 import type { Job } from 'bullmq';
 import { openTestStore, resetStore } from '../../../packages/clickhouse/test/fixtures.ts';
 import { startQuaySim, type QuaySim, type SimEntry } from '../../../test/quay-sim/quaySim.ts';
@@ -42,7 +42,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sim.close();
-  redis.disconnect();
+  await quitRedis(redis);
   await cleanup();
 });
 

@@ -33,6 +33,7 @@ import {
   vetUrl,
 } from '@quaylogs/delivery';
 import {
+  closeBullmq,
   openExportQueue,
   type Redis,
   submitExportJob,
@@ -88,7 +89,7 @@ export function exportsPlugin(deps: ExportsPluginDeps) {
   return async (app: FastifyInstance, ctx: AppContext): Promise<void> => {
     const queue: Queue = openExportQueue(deps.redis);
     app.addHook('onClose', async () => {
-      await queue.close();
+      await closeBullmq(queue);
     });
     const files = deps.files ?? localExportStore(ctx.config.QUAYLOGS_DATA_DIR);
     const keys = deriveLinkKeys(ctx.secret);

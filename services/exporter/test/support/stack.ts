@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { ClickHouseStore } from '@quaylogs/clickhouse';
 import { loadConfig } from '@quaylogs/config';
 import type { Resolver } from '@quaylogs/delivery';
-import { type Redis, redisForProducers, redisForWorkers } from '@quaylogs/queue';
+import { quitRedis, type Redis, redisForProducers, redisForWorkers } from '@quaylogs/queue';
 import { buildApp, ensureBootstrapAdmin } from '../../../api/src/index.ts';
 import { exportsPlugin } from '../../../api/src/routes/exports.ts';
 import type { ApiFixture } from '../../../api/test/fixtures.ts';
@@ -137,8 +137,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     async close() {
       await exporter.stop();
       await app.close();
-      producer.disconnect();
-      workers.disconnect();
+      await quitRedis(producer);
+      await quitRedis(workers);
       await cleanup();
       rmSync(dataDir, { recursive: true, force: true });
     },

@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ClickHouseStore } from '@quaylogs/clickhouse';
-import { QUEUES, type Redis } from '@quaylogs/queue';
+import { closeBullmq, QUEUES, type Redis } from '@quaylogs/queue';
 import { createQuayClient, type QuayTimeouts } from '@quaylogs/quay-client';
 import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions, type MinimalJob } from 'bullmq';
 import { PollError, pollSource, type PollerLogger, type PollResult } from './pollSource.ts';
@@ -194,11 +194,11 @@ export async function startPoller(opts: PollerOptions): Promise<Poller> {
         for (const a of aborts) a.abort(new Error('poller shutting down'));
       }, 5_000);
       try {
-        await worker.close();
+        await closeBullmq(worker);
       } finally {
         clearTimeout(grace);
       }
-      await queue.close();
+      await closeBullmq(queue);
     },
   };
 }
