@@ -26,7 +26,12 @@ export async function startIngestServer(scratch: string, redisUrl: string, sourc
   const hecToken = `bench-hec-${randomBytes(12).toString('hex')}`;
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', resolve(REPO_ROOT, 'test/bench/ingestChild.ts'), JSON.stringify({ dataDir, redisUrl, hecToken, source })],
+    [
+      // BENCH_PROFILE_DIR: write a V8 CPU profile of the server process there (for "what the profile shows").
+      ...(process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []),
+      '--import',
+      'tsx',
+      resolve(REPO_ROOT, 'test/bench/ingestChild.ts'), JSON.stringify({ dataDir, redisUrl, hecToken, source })],
     { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] },
   );
   let stderr = '';
@@ -85,8 +90,13 @@ export async function startIngestServer(scratch: string, redisUrl: string, sourc
     diagnostics: () => stderr.trim().split('\n').slice(-5).join(' | '),
     async stop() {
       if (child.exitCode !== null) return;
-      await Promise.race([call('stop').catch(() => undefined), new Promise((r) => setTimeout(r, 30_000))]);
-      if (child.exitCode === null) child.kill('SIGTERM');
+      // The child answers `stop` and then exits on its own: give it time to (a SIGTERM
+      // right after the answer would cut off its exit, e.g. a CPU profile being written).
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((r) => (timer = setTimeout(r, 30_000)));
+      await Promise.race([call('stop').then(() => exited, () => undefined), deadline]);
+      clearTimeout(timer);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
     },
   };
