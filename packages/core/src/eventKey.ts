@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 import { parseChDateTime, toChDateTime } from './dates.ts';
 import type { UsageLogRow } from './usageLog.ts';
 
@@ -13,14 +13,26 @@ import type { UsageLogRow } from './usageLog.ts';
 
 type IdentityRow = Omit<UsageLogRow, 'event_key'>;
 
-function uint128(bytes: Buffer): string {
-  return BigInt(`0x${bytes.subarray(0, 16).toString('hex')}`).toString(10);
+/** The 16 bytes at `offset`, big-endian, as a decimal string. */
+function uint128(bytes: Buffer, offset = 0): string {
+  return ((bytes.readBigUInt64BE(offset) << 64n) | bytes.readBigUInt64BE(offset + 8)).toString(10);
 }
 
 /** A random 128-bit unsigned integer, as a decimal string. */
 export function randomEventKey(): string {
-  return uint128(randomBytes(16));
+  // One call into the CSPRNG per 4,096 keys: at HEC rates a 16-byte randomBytes() per
+  // event was a tenth of the receiver's CPU.
+  if (poolOffset >= keyPool.length) {
+    randomFillSync(keyPool);
+    poolOffset = 0;
+  }
+  const key = uint128(keyPool, poolOffset);
+  poolOffset += 16;
+  return key;
 }
+
+const keyPool = Buffer.allocUnsafe(16 * 4096);
+let poolOffset = keyPool.length;
 
 /**
  * Deterministic JSON: object keys sorted (by UTF-16 code units) at every depth, arrays in

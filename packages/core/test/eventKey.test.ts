@@ -44,6 +44,16 @@ describe('contentKey', () => {
     expect(contentKey(base, 0)).toBe(contentKey({ ...base }, 0));
   });
 
+  it('never changes between versions (stored keys would stop matching and re-imports would double-count)', () => {
+    const row = {
+      source: 's', namespace: 'acme', repository: 'web', kind: 'pull_repo', performer: 'alice', ip: '10.0.0.1',
+      datetime: '2024-06-18 12:00:00.000', metadata: '{"tag":"v1"}', request_url: '', http_method: '', user_agent: '',
+      request_id: '', auth_type: '', performer_kind: '', x_forwarded_for: '',
+    };
+    expect(contentKey(row, 0)).toBe('32367904849043548558340709933392043414');
+    expect(contentKey(row, 3)).toBe('72981678476729646759691868685691102255');
+  });
+
   it('ignores metadata key order, milliseconds within the second and extended fields', () => {
     const k = contentKey(base, 0);
     expect(contentKey({ ...base, metadata: '{"namespace":"quayuser","tag":"latest","repo":"busybox"}' }, 0)).toBe(k);

@@ -121,6 +121,10 @@ export function splitHecBody(text: string): unknown[] {
   } catch (err) {
     if (err instanceof HecError) throw err;
   }
+  // Fast path: Splunk's batch form as clients send it, one object per line (JSON text
+  // cannot hold a raw newline inside a string, so a newline is always between values).
+  const perLine = body.includes('\n') ? parseLines(body) : null;
+  if (perLine) return perLine;
   const out: unknown[] = [];
   let i = 0;
   const n = body.length;
@@ -140,6 +144,23 @@ export function splitHecBody(text: string): unknown[] {
       throw new HecError(HEC.invalidDataFormat, index);
     }
     i = j + 1;
+  }
+  return out;
+}
+
+/** One JSON object per non-blank line, or null when the body is shaped otherwise (the scanner then finds the offending event). */
+function parseLines(body: string): unknown[] | null {
+  const out: unknown[] = [];
+  for (const line of body.split('\n')) {
+    if (line.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      return null;
+    }
+    if (!isPlainObject(value)) return null;
+    out.push(value);
   }
   return out;
 }
