@@ -88,7 +88,7 @@ export function settingsClause(settings: Record<string, number | string>): strin
 export const READ_SETTINGS = { output_format_json_quote_64bit_integers: 1 } as const;
 export const INSERT_SETTINGS = { async_insert: 0, input_format_skip_unknown_fields: 0 } as const;
 
-const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
+export const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
 
 export function insertSql(table: string, dedupToken?: string): string {
   if (!TABLE_NAME.test(table)) throw new StoreError(`invalid table name ${JSON.stringify(table)}`);

@@ -42,8 +42,26 @@ describe('embedded ClickHouse traps', () => {
   });
 
   it('rejects rows with unknown fields instead of silently dropping them', async () => {
-    await expect(store.insert({ table: 'usage_logs', rows: [{ ...row(), surprise: 1 }] })).rejects.toThrow(/Unknown field/i);
+    await expect(store.insert({ table: 'usage_logs', rows: [{ ...row(), surprise: 1 }] })).rejects.toThrow(/Unknown field|No such column surprise/i);
     expect(await countUsageLogs(store)).toBe(0);
+  });
+
+  it('stores every value as sent, whatever the rows\' shapes (positional fast path or keyed fallback)', async () => {
+    const odd = 'tab\there "quoted" back\\slash\nnewline \u2028 ünïcödé 🐳 {"json":[1,2]}';
+    await insertUsageLogs(store, [row({ event_key: '1', metadata: odd }), row({ event_key: '2', user_agent: odd })]);
+    // Shapes differ: an extra field anywhere is still refused, a missing one takes the column default.
+    await expect(store.insert({ table: 'usage_logs', rows: [row({ event_key: '3' }), { ...row({ event_key: '4' }), surprise: 1 }] })).rejects.toThrow(/Unknown field/i);
+    const { ip: _dropped, ...noIp } = row({ event_key: '5', performer: 'carol' });
+    await store.insert({ table: 'usage_logs', rows: [row({ event_key: '6' }), noIp] });
+    const rows = await store.query<{ event_key: string; metadata: string; user_agent: string; ip: string; performer: string }>({
+      name: 'test.values',
+      sql: 'SELECT toString(event_key) AS event_key, metadata, user_agent, ip, performer FROM usage_logs ORDER BY event_key',
+    });
+    expect(rows.map((r) => r.event_key)).toEqual(['1', '2', '5', '6']);
+    expect(rows[0]!.metadata).toBe(odd);
+    expect(rows[1]!.user_agent).toBe(odd);
+    expect(rows[2]).toMatchObject({ ip: '', performer: 'carol' });
+    expect(rows[3]).toMatchObject({ ip: '10.0.0.1', performer: 'alice' });
   });
 
   it('returns 64-bit and 128-bit integers exactly, as strings', async () => {
