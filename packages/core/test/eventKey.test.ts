@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   assignContentKeys,
@@ -52,6 +53,35 @@ describe('contentKey', () => {
     };
     expect(contentKey(row, 0)).toBe('32367904849043548558340709933392043414');
     expect(contentKey(row, 3)).toBe('72981678476729646759691868685691102255');
+  });
+
+  it('equals the general canonical serialisation for every shape of metadata', () => {
+    // The key is defined as sha256(canonicalJson([...content]) + "\n" + ordinal); contentKey
+    // writes that text out directly, and must never drift from the definition.
+    const reference = (r: typeof base, ordinal: number) => {
+      let meta: unknown;
+      try {
+        meta = r.metadata === '' ? { json: {} } : { json: JSON.parse(r.metadata) };
+      } catch {
+        meta = { raw: r.metadata };
+      }
+      const text = canonicalJson(['quaylogs-event-v1', r.source, r.namespace, r.kind, r.performer, r.ip, r.datetime.slice(0, 19), meta]);
+      const digest = createHash('sha256').update(`${text}\n${ordinal}`, 'utf8').digest();
+      return BigInt(`0x${digest.subarray(0, 16).toString('hex')}`).toString(10);
+    };
+    const shapes = [
+      '', '{}', '[]', 'null', '42', '"text"', 'not json', '{"b":1,"a":2}', '{"a":{"z":[3,{"y":1,"x":2}],"b":null}}',
+      '{"B":1,"a":2,"_":3,"é":4,"😀":5,"\\u0000":6}', '{"n":1e21,"f":0.1,"neg":-0,"big":12345678901234567890}',
+      '{"s":"quote \\" backslash \\\\ newline \\n tab \\t \\u2028"}', '{"__proto__":{"x":1},"constructor":2}', '{"toJSON":"not a function"}',
+      '{ "spaced" : [ 1 , 2 ] }',
+    ];
+    for (const metadata of shapes) {
+      for (const over of [{}, { performer: 'org+robot', ip: '', namespace: 'ünï "q"' }]) {
+        const r = { ...base, ...over, metadata };
+        expect(contentKey(r, 0), metadata).toBe(reference(r, 0));
+        expect(contentKey(r, 7), metadata).toBe(reference(r, 7));
+      }
+    }
   });
 
   it('ignores metadata key order, milliseconds within the second and extended fields', () => {
