@@ -16,11 +16,12 @@ export interface BenchApi {
   close(): Promise<void>;
 }
 
-export async function startApi(store: ClickHouseStore): Promise<BenchApi> {
+export async function startApi(store: ClickHouseStore, now: Date): Promise<BenchApi> {
   const token = `bench-${randomBytes(16).toString('hex')}`;
   const secret = `bench-secret-${randomBytes(16).toString('hex')}`;
   const config = loadConfig({ QUAYLOGS_BOOTSTRAP_TOKEN: token, QUAYLOGS_SECRET: secret, QUAYLOGS_LOG_LEVEL: 'silent' });
-  const { app, ctx } = await buildApp({ store, config, secret, logger: false, audit: { write: async () => {} } });
+  // The API plans page reads by the run's fixed "now", as a live server does by its clock.
+  const { app, ctx } = await buildApp({ store, config, secret, logger: false, audit: { write: async () => {} }, now: () => now });
   await ensureBootstrapAdmin(ctx, token);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

@@ -35,6 +35,8 @@ export interface BuildAppOptions {
   metrics?: Metrics;
   /** More dependencies /readyz checks besides the store (e.g. `redis`). */
   readiness?: Record<string, () => Promise<boolean>>;
+  /** The clock logs pages plan their reads by (default: the system clock); it changes no answer. */
+  now?: () => Date;
 }
 
 export const JSON_BODY_LIMIT = 1024 * 1024;
@@ -70,6 +72,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<{ app: FastifyIns
     audit: opts.audit ?? directAuditWriter(opts.store),
     shuttingDown: false,
     readiness: opts.readiness ?? {},
+    now: opts.now ?? (() => new Date()),
   };
 
   app.setErrorHandler((err: FastifyError, req, reply) => {

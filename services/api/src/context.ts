@@ -22,6 +22,8 @@ export interface AppContext {
   shuttingDown: boolean;
   /** Dependencies /readyz checks besides the store. */
   readiness: Record<string, () => Promise<boolean>>;
+  /** The clock logs pages plan their reads by (see listUsageLogs). */
+  now: () => Date;
 }
 
 /** `scheme://host` as clients see this server (for error `type` URLs and discovery). */

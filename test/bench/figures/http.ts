@@ -28,7 +28,7 @@ export const p3: Figure = {
     const path =
       `/api/v1/organization/${encodeURIComponent(ns)}/logs` +
       `?starttime=${encodeURIComponent(formatMdy(w.start))}&endtime=${encodeURIComponent(formatMdy(new Date(w.end.getTime() - DAY_MS)))}`;
-    const api = await startApi(ctx.store);
+    const api = await startApi(ctx.store, ctx.opts.now);
     try {
       const kinds = ctx.data.ids.kindName;
       const r = await timePair({

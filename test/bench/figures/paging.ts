@@ -33,7 +33,7 @@ async function pgPlan(ctx: BenchContext, f: QuayLogFilter, token: QuayPageToken 
 
 async function qlProfile(ctx: BenchContext, f: LogFilter, cursor: LogCursor | null): Promise<string[]> {
   const rec = recordingStore(ctx.store);
-  await listUsageLogs(rec.store, f, cursor, PAGE_SIZE);
+  await listUsageLogs(rec.store, f, cursor, PAGE_SIZE, { now: ctx.opts.now });
   const out = await profileStatements(ctx.storePath, rec.specs);
   // What-if, not quaylogs' code: the same statement with the sort key's first column
   // (source) pinned, which lets ClickHouse read the (namespace, datetime) range in order.
@@ -58,7 +58,7 @@ export const p1: Figure = {
     const r = await timePair({
       runs: ctx.opts.runs,
       pg: () => quayPage(ctx.pg, f.pg, null),
-      quaylogs: () => listUsageLogs(ctx.store, f.ql, null, PAGE_SIZE),
+      quaylogs: () => listUsageLogs(ctx.store, f.ql, null, PAGE_SIZE, { now: ctx.opts.now }),
       check: (a, b) => comparePages(a.rows.map((x) => pgEntry(x, kinds)), b.rows.map(qlEntry), 'page 1'),
     });
     return {
@@ -98,7 +98,7 @@ export const p2: Figure = {
     let cursor: LogCursor | null = null;
     const qlWalk = await timed(async () => {
       for (let page = 1; page < DEEP_PAGE; page++) {
-        const res = await listUsageLogs(ctx.store, f.ql, cursor, PAGE_SIZE);
+        const res = await listUsageLogs(ctx.store, f.ql, cursor, PAGE_SIZE, { now: ctx.opts.now });
         const last = res.rows[res.rows.length - 1];
         if (!res.hasMore || !last) throw new Error(`quaylogs walk ended at page ${page}`);
         cursor = { datetime: last.datetime, eventKey: last.event_key };
@@ -109,7 +109,7 @@ export const p2: Figure = {
     const r = await timePair({
       runs: ctx.opts.runs,
       pg: () => quayPage(ctx.pg, f.pg, pgToken),
-      quaylogs: () => listUsageLogs(ctx.store, f.ql, qlCursor, PAGE_SIZE),
+      quaylogs: () => listUsageLogs(ctx.store, f.ql, qlCursor, PAGE_SIZE, { now: ctx.opts.now }),
       check: (a, b) => comparePages(a.rows.map((x) => pgEntry(x, kinds)), b.rows.map(qlEntry), `page ${DEEP_PAGE}`),
     });
     return {

@@ -96,24 +96,31 @@ const PROBE_SPANS_MS = [3_600_000, 86_400_000, 7 * 86_400_000];
  * the caller knows whether another page exists. The (datetime, event_key) keyset
  * never skips or repeats an entry, even when many share a timestamp.
  *
- * The page is read from a growing slice of the window that ends at the cursor: the last
- * hour, day, week, then all of it. A slice that yields `limit + 1` rows holds the newest
- * ones of the whole window (everything older lies before the slice), so the answer is
- * the same as one query over the window; sparse namespaces pay a few cheap probes.
+ * The page is read from a growing slice of the window that ends at the cursor (page 1:
+ * at the window's end) and reaches back an hour, a day, a week, then all of it. A slice
+ * that yields `limit + 1` rows holds the newest ones of the whole window (everything
+ * older lies before the slice), so the answer is the same as one query over the window;
+ * sparse namespaces pay a few cheap probes. The spans are measured back from `now` when
+ * the slice's end lies beyond it: Quay's windows end at the next midnight, and the hour
+ * before that holds nothing yet, so a first probe counted from the window's end would
+ * be wasted and the second would read the whole day so far.
  */
 export async function listUsageLogs(
   store: ClickHouseStore,
   filter: LogFilter,
   cursor: LogCursor | null,
   limit: number,
+  opts: { now?: Date } = {},
 ): Promise<{ rows: UsageLogRow[]; hasMore: boolean }> {
+  const start = filter.start.getTime();
   // Entries at the cursor's own millisecond may still follow it (ties broken by event_key).
   const top = cursor ? Math.min(filter.end.getTime(), Date.parse(`${cursor.datetime.replace(' ', 'T')}Z`) + 1) : filter.end.getTime();
+  const anchor = Math.min(top, (opts.now ?? new Date()).getTime());
   let rows: UsageLogRow[] = [];
   for (const span of [...PROBE_SPANS_MS, Infinity]) {
-    const from = span === Infinity ? filter.start.getTime() : Math.max(filter.start.getTime(), top - span);
-    rows = await pageQuery(store, { ...filter, start: new Date(from) }, cursor, limit + 1);
-    if (rows.length > limit || from <= filter.start.getTime()) break;
+    const from = span === Infinity ? start : Math.max(start, anchor - span);
+    rows = await pageQuery(store, { ...filter, start: new Date(from), end: new Date(Math.max(top, from)) }, cursor, limit + 1);
+    if (rows.length > limit || from <= start) break;
   }
   const hasMore = rows.length > limit;
   return { rows: hasMore ? rows.slice(0, limit) : rows, hasMore };
