@@ -76,10 +76,20 @@ export async function startIngestServer(scratch: string, redisUrl: string, sourc
   });
   const url = await readyP;
   let seq = 0;
+  // A command the server never answers fails the figure instead of stalling the whole run
+  // (seen twice in full runs: a `count` right after the warm-up post never came back).
   const call = <T>(cmd: string, extra: Record<string, unknown> = {}) =>
     new Promise<T>((res, rej) => {
       const id = ++seq;
-      pending.set(id, { resolve: res as (v: unknown) => void, reject: rej });
+      const timeoutMs = cmd === 'import' ? 3_600_000 : 120_000;
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        rej(new Error(`the ingest server did not answer "${cmd}" within ${timeoutMs / 1000} s (server: ${stderr.trim().split('\n').slice(-3).join(' | ') || 'no output'})`));
+      }, timeoutMs);
+      pending.set(id, {
+        resolve: (v) => (clearTimeout(timer), res(v as T)),
+        reject: (e) => (clearTimeout(timer), rej(e)),
+      });
       child.stdin!.write(JSON.stringify({ id, cmd, ...extra }) + '\n');
     });
   return {

@@ -107,6 +107,8 @@ function poster(server: IngestServer, sockets: number) {
         },
       );
       req.on('error', reject);
+      // A post the server never answers fails the figure instead of stalling the run.
+      req.setTimeout(120_000, () => req.destroy(new Error('HEC post: no answer within 120 s')));
       req.end(body);
     });
   return { post, close: () => agent.destroy() };
