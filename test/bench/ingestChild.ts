@@ -18,7 +18,7 @@ import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { migrate, openEmbeddedStore } from '@quaylogs/clickhouse';
 import { loadConfig } from '@quaylogs/config';
-import { DEADLETTER_STREAM, INGEST_STREAM, redisForProducers, redisForWorkers } from '@quaylogs/queue';
+import { DEADLETTER_STREAM, INGEST_STREAM, LOG_GENERATIONS_KEY, redisForProducers, redisForWorkers } from '@quaylogs/queue';
 import { buildApp } from '@quaylogs/api';
 import { hecPlugin } from '../../services/api/src/routes/hec.ts';
 import { startLoader } from '../../services/ingest/src/loader.ts';
@@ -40,7 +40,7 @@ const worker = redisForWorkers(args.redisUrl);
 // The ingest stream's keys are fixed names, so the bench needs a Redis database of its
 // own. It never flushes one: it refuses a database holding anything else, and removes
 // only the ingest keys it used.
-const INGEST_KEYS = [INGEST_STREAM, DEADLETTER_STREAM];
+const INGEST_KEYS = [INGEST_STREAM, DEADLETTER_STREAM, LOG_GENERATIONS_KEY];
 const foreign: string[] = [];
 let cursor = '0';
 do {

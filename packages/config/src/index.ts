@@ -53,6 +53,12 @@ export const configSchema = z.object({
     .optional()
     .describe("Public host[:port] used in error `type` URLs and discovery; default: the request's Host header."),
   QUAYLOGS_PREFERRED_URL_SCHEME: z.enum(['http', 'https']).default('http').describe('Scheme used in absolute URLs quaylogs generates.'),
+  QUAYLOGS_LOGS_PAGE_CACHE: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(1_000)
+    .describe('First pages of /logs kept in memory per API process, each until the loader stores entries of its namespace (or 60 s pass); 0 disables.'),
   QUAYLOGS_AVATAR_KIND: z.enum(['local', 'gravatar']).default('local').describe("Quay's AVATAR_KIND: sha256 (local) or md5 (gravatar) avatar hashes."),
   QUAYLOGS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
   QUAYLOGS_RETENTION_DAYS: z.coerce.number().int().min(0).default(0).describe('Drop usage logs older than this many days (0 = keep forever).'),

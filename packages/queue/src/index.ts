@@ -1,3 +1,4 @@
 export * from './redis.ts';
 export * from './ingestStream.ts';
 export * from './queueCatalog.ts';
+export * from './logGenerations.ts';

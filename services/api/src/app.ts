@@ -9,6 +9,7 @@ import { insertUsageLogs } from '@quaylogs/clickhouse';
 import type { QuaylogsConfig } from '@quaylogs/config';
 import { MSG_BAD_REQUEST_GENERIC, quayApiError, randomEventKey } from '@quaylogs/core';
 import { Authenticator } from './auth.ts';
+import type { LogPageCache } from './logPageCache.ts';
 import { type AppContext, type AuditWriter, baseUrl } from './context.ts';
 import { ApiError, MessageError } from './httpErrors.ts';
 import { type Metrics, registerMetrics } from './metrics.ts';
@@ -37,6 +38,8 @@ export interface BuildAppOptions {
   readiness?: Record<string, () => Promise<boolean>>;
   /** The clock logs pages plan their reads by (default: the system clock); it changes no answer. */
   now?: () => Date;
+  /** Cache of first /logs pages (needs the loader's log generations in Redis); none when absent. */
+  logPageCache?: LogPageCache;
 }
 
 export const JSON_BODY_LIMIT = 1024 * 1024;
@@ -73,6 +76,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<{ app: FastifyIns
     shuttingDown: false,
     readiness: opts.readiness ?? {},
     now: opts.now ?? (() => new Date()),
+    ...(opts.logPageCache ? { logPageCache: opts.logPageCache } : {}),
   };
 
   app.setErrorHandler((err: FastifyError, req, reply) => {

@@ -3,6 +3,7 @@ import type { ClickHouseStore } from '@quaylogs/clickhouse';
 import type { QuaylogsConfig } from '@quaylogs/config';
 import type { UsageLogRow } from '@quaylogs/core';
 import type { Authenticator } from './auth.ts';
+import type { LogPageCache } from './logPageCache.ts';
 import type { RouteRegistry } from './routeRegistry.ts';
 
 /** Writes quaylogs' own audit entries (Quay's kinds) for actions taken through its API. */
@@ -24,6 +25,8 @@ export interface AppContext {
   readiness: Record<string, () => Promise<boolean>>;
   /** The clock logs pages plan their reads by (see listUsageLogs). */
   now: () => Date;
+  /** First pages of /logs, kept while their namespace is unchanged (absent: no caching). */
+  logPageCache?: LogPageCache;
 }
 
 /** `scheme://host` as clients see this server (for error `type` URLs and discovery). */

@@ -9,3 +9,5 @@ export { hecPlugin, parseHecTokens } from './routes/hec.ts';
 export { ingestStatusPlugin } from './routes/ingestStatus.ts';
 export { createMetrics } from './metrics.ts';
 export type { Metrics } from './metrics.ts';
+export { LogPageCache } from './logPageCache.ts';
+export type { LogPage, LogPageCacheOptions } from './logPageCache.ts';

@@ -11,7 +11,7 @@
  */
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
-import { buildApp, createMetrics, ensureBootstrapAdmin, exportsPlugin, hecPlugin, ingestStatusPlugin, parseHecTokens } from '@quaylogs/api';
+import { buildApp, createMetrics, ensureBootstrapAdmin, exportsPlugin, hecPlugin, ingestStatusPlugin, LogPageCache, parseHecTokens } from '@quaylogs/api';
 import type { AppContext, AuditWriter } from '@quaylogs/api';
 import type { ClickHouseStore } from '@quaylogs/clickhouse';
 import type { QuaylogsConfig } from '@quaylogs/config';
@@ -171,10 +171,18 @@ export async function startRoles(opts: {
     ];
     const tokens = parseHecTokens(cfg.QUAYLOGS_HEC_TOKENS);
     if (tokens.size > 0) plugins.push(hecPlugin({ redis: producer, tokens, maxBodyBytes: cfg.QUAYLOGS_HEC_MAX_BODY_BYTES }));
+    const logPageCache = cfg.QUAYLOGS_LOGS_PAGE_CACHE > 0 ? new LogPageCache({ redis: producer, maxEntries: cfg.QUAYLOGS_LOGS_PAGE_CACHE }) : undefined;
+    if (logPageCache) {
+      metrics.gaugeFromScrape('quaylogs_logs_page_cache_requests', 'First /logs pages served from the page cache (hit) or the store (miss) since start', ['result'], async () => [
+        { labels: { result: 'hit' }, value: logPageCache.hits },
+        { labels: { result: 'miss' }, value: logPageCache.misses },
+      ]);
+    }
     const built = await buildApp({
       store,
       config: cfg,
       secret,
+      ...(logPageCache ? { logPageCache } : {}),
       audit: streamAuditWriter(producer),
       metrics,
       readiness: { redis: async () => (await producer.ping()) === 'PONG' },

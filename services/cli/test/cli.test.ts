@@ -171,6 +171,29 @@ describe('quaylogs CLI', () => {
     });
     expect(((await api.json()) as { rows: unknown }).rows).toEqual([{ n: '20001' }]);
 
+    // Page 1 of /logs is cached per namespace, and an entry the loader stores is on the next request.
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const userLogs = async () => {
+      const r = await fetch(`http://127.0.0.1:${port}/api/v1/user/logs`, { headers: auth });
+      return ((await r.json()) as { logs: { kind: string }[] }).logs.map((l) => l.kind);
+    };
+    expect(await userLogs()).toEqual(['create_app_specific_token']);
+    expect(await userLogs()).toEqual(['create_app_specific_token']);
+    const created = await fetch(`http://127.0.0.1:${port}/api/v1/superuser/users/admin/apptoken`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'second' }),
+    });
+    expect(created.status).toBe(200);
+    let kinds: string[] = [];
+    for (let i = 0; i < 50 && kinds.length < 2; i++) {
+      kinds = await userLogs();
+      if (kinds.length < 2) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(kinds).toEqual(['create_app_specific_token', 'create_app_specific_token']);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(/quaylogs_logs_page_cache_requests\{result="hit"\} [1-9]/);
+
     // A write through the running server is refused the same way.
     const drop = await run('sql', 'DROP TABLE usage_logs');
     expect(drop.code).toBe(1);
@@ -193,7 +216,7 @@ describe('quaylogs CLI', () => {
     expect(await portOpen(port)).toBe(false);
     const direct = await run('sql', 'SELECT count() AS n FROM usage_logs', '--json');
     expect(direct.code, direct.stderr).toBe(0);
-    expect(direct.stdout).toBe('{"n":"20001"}\n');
+    expect(direct.stdout).toBe('{"n":"20002"}\n');
     expect(direct.stderr).toBe('');
   });
 });

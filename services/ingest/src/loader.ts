@@ -19,7 +19,7 @@
 import { createHash } from 'node:crypto';
 import { findStoredEventKeys, insertUsageLogs, type ClickHouseStore, upsertAccounts } from '@quaylogs/clickhouse';
 import type { AccountInfo, UsageLogRow } from '@quaylogs/core';
-import { INGEST_GROUP, INGEST_STREAM, type IngestBatch, parseIngestBatch, type Redis } from '@quaylogs/queue';
+import { bumpLogGenerations, INGEST_GROUP, INGEST_STREAM, type IngestBatch, parseIngestBatch, type Redis } from '@quaylogs/queue';
 import { deadLetter } from './deadletter.ts';
 
 export interface LoaderOptions {
@@ -381,7 +381,12 @@ class LoaderCore {
       'loader: batch stored',
     );
     // Acknowledge only now that ClickHouse holds the rows; stored entries leave the stream.
-    const res = await this.o.redis.multi().xack(INGEST_STREAM, INGEST_GROUP, ...ids).xdel(INGEST_STREAM, ...ids).exec();
+    // The same transaction tells cached /logs pages of the namespaces touched that they changed:
+    // every row's namespace, not only the fresh ones, since rows found already stored may come
+    // from an attempt that inserted them and died before reaching this point.
+    const tx = this.o.redis.multi().xack(INGEST_STREAM, INGEST_GROUP, ...ids).xdel(INGEST_STREAM, ...ids);
+    if (rows.length) bumpLogGenerations(tx, rows.map((r) => r.namespace));
+    const res = await tx.exec();
     const failed = res?.find(([err]) => err);
     if (!res || failed) throw failed?.[0] ?? new Error('acknowledgement transaction was discarded');
     this.o.onBatch?.({ entries: entries.length, rows: total, inserted: fresh.length, duplicates: total - fresh.length, ms: Date.now() - started });
