@@ -8,7 +8,9 @@
  * `quaylogs demo` into a running server) show up within `maxAgeMs`.
  *
  * Only cursor-less pages are cached: deeper pages are walked once, and caching them would
- * spend memory on answers nobody asks for twice. Avatars are not cached (rendered per request).
+ * spend memory on answers nobody asks for twice. A window that moves with the clock (Quay's
+ * default, without dates) is part of the key, so such requests simply never hit. Avatars
+ * are not cached (rendered per request).
  */
 import { listUsageLogs, type LogFilter } from '@quaylogs/clickhouse';
 import type { ClickHouseStore } from '@quaylogs/clickhouse';

@@ -173,8 +173,11 @@ describe('quaylogs CLI', () => {
 
     // Page 1 of /logs is cached per namespace, and an entry the loader stores is on the next request.
     const auth = { authorization: `Bearer ${TOKEN}` };
+    // Dates as the Quay UI sends them (a window without dates moves with the clock: never cached).
+    const mdy = (d: Date) => `${String(d.getUTCMonth() + 1).padStart(2, '0')}/${String(d.getUTCDate()).padStart(2, '0')}/${d.getUTCFullYear()}`;
+    const window = `starttime=${mdy(new Date(Date.now() - 86_400_000))}&endtime=${mdy(new Date(Date.now() + 86_400_000))}`;
     const userLogs = async () => {
-      const r = await fetch(`http://127.0.0.1:${port}/api/v1/user/logs`, { headers: auth });
+      const r = await fetch(`http://127.0.0.1:${port}/api/v1/user/logs?${window}`, { headers: auth });
       return ((await r.json()) as { logs: { kind: string }[] }).logs.map((l) => l.kind);
     };
     expect(await userLogs()).toEqual(['create_app_specific_token']);
