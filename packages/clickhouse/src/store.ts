@@ -86,7 +86,9 @@ export function settingsClause(settings: Record<string, number | string>): strin
 }
 
 export const READ_SETTINGS = { output_format_json_quote_64bit_integers: 1 } as const;
-export const INSERT_SETTINGS = { async_insert: 0, input_format_skip_unknown_fields: 0 } as const;
+// deduplicate_blocks_in_dependent_materialized_views: a retried insert (same token) fills the rollups
+// a killed attempt did not reach, and drops what they already hold (see the loader's insert intents).
+export const INSERT_SETTINGS = { async_insert: 0, input_format_skip_unknown_fields: 0, deduplicate_blocks_in_dependent_materialized_views: 1 } as const;
 
 export const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
 

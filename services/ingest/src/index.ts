@@ -1,4 +1,4 @@
-export { startLoader, loadOnce, ensureIngestGroup, dedupTokenFor, isTransientInsertError } from './loader.ts';
+export { startLoader, loadOnce, ensureIngestGroup, dedupTokenFor, isTransientInsertError, INSERT_INTENTS_KEY } from './loader.ts';
 export type { Loader, LoaderOptions, LoadStats } from './loader.ts';
 export { listDeadLetters, replayDeadLetters, countDeadLetters, deadLetter } from './deadletter.ts';
 export type { DeadLetter } from './deadletter.ts';

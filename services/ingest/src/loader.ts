@@ -116,6 +116,46 @@ export function dedupTokenFor(ids: readonly string[]): string {
   return createHash('sha256').update(`quaylogs-loader-v1\n${ids.join('\n')}`).digest('hex');
 }
 
+/**
+ * Insert intents, one per consumer: the batch a loader is inserting (its token, its entry ids
+ * in order, and which of its rows were left out as stored by other batches), written before
+ * the insert and removed in the transaction that acknowledges it.
+ *
+ * Why: ClickHouse commits an insert's part in usage_logs before the parts its materialized
+ * views write into the rollups. A loader killed in between leaves entries in usage_logs that
+ * no rollup counted; re-reading them, it would find them stored and skip them, and the
+ * rollups would stay short for good. Instead, a batch that overlaps an intent replays that
+ * intent exactly — the same rows under the same token — so ClickHouse drops the block
+ * usage_logs already holds and writes only what the views are missing.
+ */
+export const INSERT_INTENTS_KEY = 'quaylogs:loader:intents';
+
+interface InsertIntent {
+  token: string;
+  ids: string[];
+  /** Indexes into the batch's rows left out because other batches had stored them. */
+  excluded: number[];
+}
+
+/** Deletes a hash field only if it still holds the given value (another batch's intent stays). */
+const HDEL_IF_EQUALS = `if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0`;
+
+/** The batch's rows in entry order, each event_key once (the first occurrence wins). */
+function batchRows(entries: readonly StreamEntry[]): { rows: UsageLogRow[]; total: number } {
+  const seen = new Set<string>();
+  const rows: UsageLogRow[] = [];
+  let total = 0;
+  for (const e of entries) {
+    for (const r of e.batch!.rows) {
+      total++;
+      if (seen.has(r.event_key)) continue;
+      seen.add(r.event_key);
+      rows.push(r);
+    }
+  }
+  return { rows, total };
+}
+
 class LoaderCore {
   stopping = false;
   private wake: (() => void) | null = null;
@@ -314,7 +354,13 @@ class LoaderCore {
           this.log({ id: entries[0]!.id, reason }, 'loader: entry dead-lettered');
           return;
         }
-        // Isolate the entry at fault: each half is stored (and acknowledged) on its own.
+        // Isolate the entry at fault: each half is stored (and acknowledged) on its own. The
+        // batch's intent goes first (rows ClickHouse refused as data were never written), or
+        // each half would replay the whole batch again.
+        const own = await this.o.redis.hget(INSERT_INTENTS_KEY, this.o.consumer);
+        if (own && (JSON.parse(own) as InsertIntent).token === dedupTokenFor(entries.map((e) => e.id))) {
+          await this.o.redis.eval(HDEL_IF_EQUALS, 1, INSERT_INTENTS_KEY, this.o.consumer, own);
+        }
         const mid = Math.ceil(entries.length / 2);
         await this.storeWithRetry(entries.slice(0, mid), stats);
         await this.storeWithRetry(entries.slice(mid), stats);
@@ -349,30 +395,20 @@ class LoaderCore {
       this.log({ entries: all.length - entries.length }, 'loader: entries taken over by another consumer, skipped');
       if (entries.length === 0) return;
     }
-    const seen = new Set<string>();
-    const rows: UsageLogRow[] = [];
-    let total = 0;
-    for (const e of entries) {
-      for (const r of e.batch!.rows) {
-        total++;
-        if (seen.has(r.event_key)) continue;
-        seen.add(r.event_key);
-        rows.push(r);
-      }
-    }
+    const left = await this.replayIntents(entries, stats);
+    if (left.length === 0) return;
+    if (left.length < entries.length) return this.store(left, stats);
+    const { rows, total } = batchRows(entries);
     const stored = rows.length ? await findStoredEventKeys(this.o.store, rows) : new Set<string>();
     const fresh = stored.size ? rows.filter((r) => !stored.has(r.event_key)) : rows;
     const ids = entries.map((e) => e.id);
-    if (fresh.length) await insertUsageLogs(this.o.store, fresh, dedupTokenFor(ids));
-    const accounts = new Map<string, Map<string, AccountInfo>>();
-    for (const e of entries) {
-      for (const a of e.batch!.accounts ?? []) {
-        let bySource = accounts.get(e.batch!.source);
-        if (!bySource) accounts.set(e.batch!.source, (bySource = new Map()));
-        bySource.set(a.name, a);
-      }
-    }
-    for (const [source, list] of accounts) await upsertAccounts(this.o.store, source, [...list.values()]);
+    const token = dedupTokenFor(ids);
+    const excluded: number[] = [];
+    if (stored.size) rows.forEach((r, i) => stored.has(r.event_key) && excluded.push(i));
+    const intent = JSON.stringify({ token, ids, excluded } satisfies InsertIntent);
+    await this.o.redis.hset(INSERT_INTENTS_KEY, this.o.consumer, intent);
+    if (fresh.length) await insertUsageLogs(this.o.store, fresh, token);
+    await this.upsertAccountsOf(entries);
     stats.rows += total;
     stats.inserted += fresh.length;
     stats.duplicates += total - fresh.length;
@@ -384,12 +420,72 @@ class LoaderCore {
     // The same transaction tells cached /logs pages of the namespaces touched that they changed:
     // every row's namespace, not only the fresh ones, since rows found already stored may come
     // from an attempt that inserted them and died before reaching this point.
+    await this.acknowledge(ids, rows, this.o.consumer, intent);
+    this.o.onBatch?.({ entries: entries.length, rows: total, inserted: fresh.length, duplicates: total - fresh.length, ms: Date.now() - started });
+  }
+
+  /** Acknowledges and deletes stored entries, retires their intent, and tells page caches. */
+  private async acknowledge(ids: string[], rows: UsageLogRow[], intentOwner: string, intent: string): Promise<void> {
     const tx = this.o.redis.multi().xack(INGEST_STREAM, INGEST_GROUP, ...ids).xdel(INGEST_STREAM, ...ids);
+    tx.eval(HDEL_IF_EQUALS, 1, INSERT_INTENTS_KEY, intentOwner, intent);
     if (rows.length) bumpLogGenerations(tx, rows.map((r) => r.namespace));
     const res = await tx.exec();
     const failed = res?.find(([err]) => err);
     if (!res || failed) throw failed?.[0] ?? new Error('acknowledgement transaction was discarded');
-    this.o.onBatch?.({ entries: entries.length, rows: total, inserted: fresh.length, duplicates: total - fresh.length, ms: Date.now() - started });
+  }
+
+  /**
+   * Replays every insert intent that shares an entry with this batch (see INSERT_INTENTS_KEY):
+   * its entries, read back from the stream, as the very same rows under the very same token.
+   * Returns the batch's entries no intent covered.
+   */
+  private async replayIntents(entries: StreamEntry[], stats: LoadStats): Promise<StreamEntry[]> {
+    const intents = await this.o.redis.hgetall(INSERT_INTENTS_KEY);
+    let left = entries;
+    for (const [owner, raw] of Object.entries(intents)) {
+      let intent: InsertIntent;
+      try {
+        intent = JSON.parse(raw) as InsertIntent;
+      } catch {
+        await this.o.redis.eval(HDEL_IF_EQUALS, 1, INSERT_INTENTS_KEY, owner, raw);
+        continue;
+      }
+      const covered = new Set(intent.ids);
+      if (!left.some((e) => covered.has(e.id))) continue;
+      const read = await Promise.all(intent.ids.map((id) => this.o.redis.xrange(INGEST_STREAM, id, id) as Promise<RawEntry[]>));
+      // Entries leave the stream only with their batch's acknowledgement: one missing means the
+      // intent's batch was stored in full and acknowledged; the intent is stale.
+      if (read.some((r) => r.length === 0)) {
+        await this.o.redis.eval(HDEL_IF_EQUALS, 1, INSERT_INTENTS_KEY, owner, raw);
+        continue;
+      }
+      const replayed = read.map((r) => toEntry(r[0]!));
+      if (replayed.some((e) => !e.batch)) throw new Error(`entries of an unfinished insert no longer parse (intent of ${owner})`);
+      const { rows, total } = batchRows(replayed);
+      const skip = new Set(intent.excluded);
+      const same = rows.filter((_, i) => !skip.has(i));
+      if (same.length) await insertUsageLogs(this.o.store, same, intent.token);
+      await this.upsertAccountsOf(replayed);
+      await this.acknowledge(intent.ids, rows, owner, raw);
+      stats.rows += total;
+      stats.duplicates += total;
+      this.log({ entries: replayed.length, rows: total, inserted: 0, duplicates: total, replayedFrom: owner }, 'loader: batch stored');
+      this.o.onBatch?.({ entries: replayed.length, rows: total, inserted: 0, duplicates: total, ms: 0 });
+      left = left.filter((e) => !covered.has(e.id));
+    }
+    return left;
+  }
+
+  private async upsertAccountsOf(entries: readonly StreamEntry[]): Promise<void> {
+    const accounts = new Map<string, Map<string, AccountInfo>>();
+    for (const e of entries) {
+      for (const a of e.batch!.accounts ?? []) {
+        let bySource = accounts.get(e.batch!.source);
+        if (!bySource) accounts.set(e.batch!.source, (bySource = new Map()));
+        bySource.set(a.name, a);
+      }
+    }
+    for (const [source, list] of accounts) await upsertAccounts(this.o.store, source, [...list.values()]);
   }
 }
 

@@ -9,6 +9,7 @@ import { appendIngestBatch, DEADLETTER_STREAM, INGEST_GROUP, INGEST_STREAM, quit
 import { openTestStore, resetStore } from '../../../packages/clickhouse/test/fixtures.ts';
 import {
   ensureIngestGroup,
+  INSERT_INTENTS_KEY,
   ingestStatus,
   listDeadLetters,
   loadOnce,
@@ -78,6 +79,43 @@ describe('loader', () => {
     expect(stats).toMatchObject({ entries: 3, inserted: 600, duplicates: 300 });
     expect(await storedCounts(store)).toEqual({ rows: 900, keys: 900, rollup: 900 });
     expect(await streamState(redis)).toEqual({ length: 0, pending: 0 });
+  });
+
+  it('a batch that reached usage_logs but not every rollup is completed by its retry, and counted once', async () => {
+    // A rollup whose view fails while a gate is closed: the insert commits its usage_logs part,
+    // then fails in the views — what a loader killed between the two leaves behind.
+    await store.command({ name: 'test.gate', sql: 'CREATE TABLE IF NOT EXISTS gate (x UInt8) ENGINE = MergeTree ORDER BY x' });
+    await store.command({ name: 'test.gate', sql: 'TRUNCATE TABLE gate' });
+    await store.command({ name: 'test.gate', sql: 'INSERT INTO gate VALUES (1)' });
+    await store.command({
+      name: 'test.probe',
+      sql: 'CREATE TABLE IF NOT EXISTS rollup_probe (n UInt64) ENGINE = SummingMergeTree ORDER BY tuple() SETTINGS non_replicated_deduplication_window = 100',
+    });
+    await store.command({ name: 'test.probe', sql: 'TRUNCATE TABLE rollup_probe' });
+    await store.command({
+      name: 'test.probe',
+      sql: "CREATE MATERIALIZED VIEW IF NOT EXISTS rollup_probe_mv TO rollup_probe AS SELECT count() AS n FROM usage_logs WHERE throwIf((SELECT count() FROM gate) > 0, 'rollup unavailable') = 0",
+    });
+    try {
+      const rows = quayRows(1_000);
+      await appendRows(redis, rows, 250);
+      const loader = run({ consumer: 'loader-a', maxAttempts: 1_000, retryBaseMs: 50 });
+      const count = async (sql: string) => Number((await store.query<{ n: string }>({ name: 'test.n', sql }))[0]!.n);
+      for (let i = 0; i < 200 && (await count('SELECT count() AS n FROM usage_logs')) < 1_000; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(await count('SELECT count() AS n FROM usage_logs')).toBe(1_000);
+      expect(await count('SELECT sum(n) AS n FROM rollup_probe')).toBe(0);
+      expect(await redis.hexists(INSERT_INTENTS_KEY, 'loader-a')).toBe(1);
+      await store.command({ name: 'test.gate', sql: 'TRUNCATE TABLE gate' });
+      await loader.drain();
+      expect(await storedCounts(store)).toEqual({ rows: 1_000, keys: 1_000, rollup: 1_000 });
+      expect(await count('SELECT sum(n) AS n FROM rollup_probe')).toBe(1_000);
+      expect(await streamState(redis)).toEqual({ length: 0, pending: 0 });
+      expect(await redis.hlen(INSERT_INTENTS_KEY)).toBe(0);
+    } finally {
+      await store.command({ name: 'test.probe', sql: 'DROP VIEW IF EXISTS rollup_probe_mv' });
+      await store.command({ name: 'test.probe', sql: 'DROP TABLE IF EXISTS rollup_probe' });
+      await store.command({ name: 'test.gate', sql: 'DROP TABLE IF EXISTS gate' });
+    }
   });
 
   it('claims the pending entries of a dead consumer once they have been idle for claimIdleMs', async () => {
