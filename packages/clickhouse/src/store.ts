@@ -90,7 +90,7 @@ export const READ_SETTINGS = { output_format_json_quote_64bit_integers: 1 } as c
 // a killed attempt did not reach, and drops what they already hold (see the loader's insert intents).
 export const INSERT_SETTINGS = { async_insert: 0, input_format_skip_unknown_fields: 0, deduplicate_blocks_in_dependent_materialized_views: 1 } as const;
 
-export const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
+const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
 
 export function insertSql(table: string, dedupToken?: string): string {
   if (!TABLE_NAME.test(table)) throw new StoreError(`invalid table name ${JSON.stringify(table)}`);

@@ -1,4 +1,4 @@
-import type { UsageLogRow } from '../src/index.ts';
+import { NO_EXTENDED_FIELDS, type UsageLogRow } from '../src/index.ts';
 
 /** A stored row with every optional column empty; override what the test is about. */
 export function row(overrides: Partial<UsageLogRow> = {}): UsageLogRow {
@@ -12,13 +12,7 @@ export function row(overrides: Partial<UsageLogRow> = {}): UsageLogRow {
     datetime: '2024-06-18 18:59:13.123',
     metadata: '{}',
     event_key: '1',
-    request_url: '',
-    http_method: '',
-    user_agent: '',
-    request_id: '',
-    auth_type: '',
-    performer_kind: '',
-    x_forwarded_for: '',
+    ...NO_EXTENDED_FIELDS,
     ...overrides,
   };
 }

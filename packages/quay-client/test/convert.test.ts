@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assignContentKeys } from '@quaylogs/core';
+import { assignContentKeys, NO_EXTENDED_FIELDS } from '@quaylogs/core';
 import { accountsFromEntry, parseRfc2822, quayEntryToRow, quayLogEntrySchema } from '../src/index.ts';
 
 // The entry of compat spec §2.3, as Quay's superuser listing sends it.
@@ -46,13 +46,7 @@ describe('quayEntryToRow', () => {
       ip: '192.168.1.131',
       datetime: '2024-06-18 18:59:13.000',
       metadata: JSON.stringify(SPEC_ENTRY.metadata),
-      request_url: '',
-      http_method: '',
-      user_agent: '',
-      request_id: '',
-      auth_type: '',
-      performer_kind: '',
-      x_forwarded_for: '',
+      ...NO_EXTENDED_FIELDS,
     });
   });
 

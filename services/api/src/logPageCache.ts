@@ -72,10 +72,8 @@ export class LogPageCache {
     this.misses++;
     const at = this.now();
     const page = await listUsageLogs(store, filter, null, limit, clock);
-    if (generation === null) {
-      this.entries.delete(key);
-    } else {
-      this.entries.delete(key);
+    this.entries.delete(key);
+    if (generation !== null) {
       this.entries.set(key, { generation, at, rows: page.rows, hasMore: page.hasMore });
       while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     }

@@ -390,14 +390,14 @@ class LoaderCore {
     const started = Date.now();
     // Entries another loader claimed meanwhile (this one stalled past claimIdleMs) are its to store.
     const mine = await this.owned(all.map((e) => e.id));
-    const entries = all.filter((e) => mine.has(e.id));
-    if (entries.length < all.length) {
-      this.log({ entries: all.length - entries.length }, 'loader: entries taken over by another consumer, skipped');
-      if (entries.length === 0) return;
+    const owned = all.filter((e) => mine.has(e.id));
+    if (owned.length < all.length) {
+      this.log({ entries: all.length - owned.length }, 'loader: entries taken over by another consumer, skipped');
+      if (owned.length === 0) return;
     }
-    const left = await this.replayIntents(entries, stats);
-    if (left.length === 0) return;
-    if (left.length < entries.length) return this.store(left, stats);
+    // What an interrupted insert left unfinished goes first; the rest forms this batch.
+    const entries = await this.replayIntents(owned, stats);
+    if (entries.length === 0) return;
     const { rows, total } = batchRows(entries);
     const stored = rows.length ? await findStoredEventKeys(this.o.store, rows) : new Set<string>();
     const fresh = stored.size ? rows.filter((r) => !stored.has(r.event_key)) : rows;

@@ -2,7 +2,7 @@
  * Test helpers: a real Redis on a test database index (each test file owns one of 1–4
  * and flushes it per test) and rows that look like Quay's.
  */
-import { assignContentKeys, type UsageLogRow } from '@quaylogs/core';
+import { assignContentKeys, NO_EXTENDED_FIELDS, type UsageLogRow } from '@quaylogs/core';
 import { appendIngestBatch, INGEST_GROUP, INGEST_STREAM, type IngestBatch, type Redis, redisForWorkers } from '@quaylogs/queue';
 import type { ClickHouseStore } from '@quaylogs/clickhouse';
 
@@ -24,13 +24,7 @@ export function quayRows(n: number, opts: { source?: string; namespace?: string;
     ip: `10.0.${i % 250}.${i % 7}`,
     datetime: new Date(start.getTime() + i * (opts.stepMs ?? 1000)).toISOString().replace('T', ' ').replace('Z', ''),
     metadata: JSON.stringify({ tag: opts.tag ?? 'latest', n: i }),
-    request_url: '',
-    http_method: '',
-    user_agent: '',
-    request_id: '',
-    auth_type: '',
-    performer_kind: '',
-    x_forwarded_for: '',
+    ...NO_EXTENDED_FIELDS,
   }));
   return assignContentKeys(rows);
 }

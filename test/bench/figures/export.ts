@@ -15,7 +15,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { type LogFilter, USAGE_LOG_COLUMNS, whereFor } from '@quaylogs/clickhouse';
-import type { AccountInfo, UsageLogRow } from '@quaylogs/core';
+import { type AccountInfo, NO_EXTENDED_FIELDS, type UsageLogRow } from '@quaylogs/core';
 import { pgMillis } from '../compare.ts';
 import { DAY_MS, SOURCE } from '../dataset.ts';
 import { getUserOrOrg, type PgLogRow, quayExportBatches } from '../pg/quayQueries.ts';
@@ -69,13 +69,7 @@ function rowFromPg(r: PgLogRow & Record<string, unknown>, namespace: string, kin
     datetime: pgMillis(r.datetime),
     metadata: r.metadata_json,
     event_key: '0',
-    request_url: '',
-    http_method: '',
-    user_agent: '',
-    request_id: '',
-    auth_type: '',
-    performer_kind: '',
-    x_forwarded_for: '',
+    ...NO_EXTENDED_FIELDS,
   };
 }
 

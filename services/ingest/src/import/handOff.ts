@@ -34,6 +34,24 @@ export interface HandOffOptions {
   onWait?: () => void;
 }
 
+/** What every importer's options share for handing rows over. */
+export interface ImporterHandOffOptions {
+  redis: Redis;
+  maxBacklog?: number;
+  signal?: AbortSignal;
+}
+
+/** An importer's hand-off for `source`, reporting "waiting" on its progress meter while paused. */
+export function importerHandOff(opts: ImporterHandOffOptions, source: string, meter: ProgressMeter): HandOff {
+  return new HandOff({
+    redis: opts.redis,
+    source,
+    ...(opts.maxBacklog !== undefined ? { maxBacklog: opts.maxBacklog } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    onWait: () => meter.report(true, true),
+  });
+}
+
 export class HandOff {
   private readonly sentAccounts = new Map<string, string>();
   private readonly entryRows: number;

@@ -24,7 +24,7 @@ import type { Redis } from '@quaylogs/queue';
 import type pg from 'pg';
 import { StreamKeyer } from './eventKeys.ts';
 import { elementKind, recordFromRotationRow, rowFromApiEntry, withKey, type ApiRow } from './fileEntries.ts';
-import { HandOff, type ImportProgress, ProgressMeter } from './handOff.ts';
+import { type ImportProgress, importerHandOff, ProgressMeter } from './handOff.ts';
 import type { ImportResult } from './importQuayDb.ts';
 import { JsonShapeError, JsonSplitter, type JsonItem } from './jsonSplitter.ts';
 import { accountOf, connectQuayDb, ImportError, QuayNames } from './quayDb.ts';
@@ -113,13 +113,7 @@ export async function importFile(opts: ImportFileOptions): Promise<ImportFileRes
   const splitter = new JsonSplitter();
   const keyer = new StreamKeyer();
   const meter = new ProgressMeter(0, opts.onProgress);
-  const handOff = new HandOff({
-    redis: opts.redis,
-    source,
-    ...(opts.maxBacklog !== undefined ? { maxBacklog: opts.maxBacklog } : {}),
-    ...(opts.signal ? { signal: opts.signal } : {}),
-    onWait: () => meter.report(true, true),
-  });
+  const handOff = importerHandOff(opts, source, meter);
   const result: ImportFileResult = {
     format: 'ndjson', gzip, rows: 0, skipped: 0, skippedExamples: [], completed: true, resumedAfter: resumeAfter, lateEntries: 0,
   };

@@ -21,7 +21,7 @@ import { type ClickHouseStore, getImportCheckpoint, putImportCheckpoint } from '
 import type { Redis } from '@quaylogs/queue';
 import type pg from 'pg';
 import { keyAfter, type UnkeyedRow } from './eventKeys.ts';
-import { HandOff, type ImportProgress, ProgressMeter } from './handOff.ts';
+import { type HandOff, type ImportProgress, importerHandOff, ProgressMeter } from './handOff.ts';
 import {
   connectQuayDb, databaseIdentity, describePgUrl, ImportError, LOG_TABLES, type LogTable, QuayNames, quayTables,
 } from './quayDb.ts';
@@ -163,13 +163,7 @@ export async function importQuayDb(opts: ImportQuayDbOptions): Promise<ImportQua
     }
 
     const meter = new ProgressMeter(total, opts.onProgress);
-    const handOff = new HandOff({
-      redis: opts.redis,
-      source,
-      ...(opts.maxBacklog !== undefined ? { maxBacklog: opts.maxBacklog } : {}),
-      ...(opts.signal ? { signal: opts.signal } : {}),
-      onWait: () => meter.report(true, true),
-    });
+    const handOff = importerHandOff(opts, source, meter);
     const result: ImportQuayDbResult = { target, tables: [], rows: 0, skipped: 0, skippedExamples: [], completed: true };
     const ctx = { opts, source, target, batchRows, reader, lookup, names, meter, handOff, result };
     for (const plan of plans) {
