@@ -19,7 +19,7 @@ import { ADMIN_TOKEN, CALLBACK_SECRET, eventually, SECRET } from './support/stac
 
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 60_000 });
 
-const REDIS_URL = 'redis://127.0.0.1:6379/13';
+const REDIS_URL = `${process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379'}/13`;
 const ROWS = 40_000;
 const CHILD = resolve(import.meta.dirname, 'support/childServer.ts');
 

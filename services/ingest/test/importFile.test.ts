@@ -166,7 +166,7 @@ beforeAll(async () => {
     repos.set(name, res.rows[0]!.id);
   }
   ({ store, cleanup } = await openTestStore());
-  redis = redisForWorkers('redis://127.0.0.1:6379/11');
+  redis = redisForWorkers(`${process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379'}/11`);
 });
 
 afterAll(async () => {

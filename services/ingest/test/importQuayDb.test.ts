@@ -213,7 +213,7 @@ beforeAll(async () => {
   await createDatabase();
   await fillQuay(4000);
   ({ store, cleanup } = await openTestStore());
-  redis = redisForWorkers('redis://127.0.0.1:6379/10');
+  redis = redisForWorkers(`${process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379'}/10`);
 });
 
 afterAll(async () => {

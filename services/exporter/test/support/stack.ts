@@ -66,7 +66,7 @@ export interface Stack {
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const { store, cleanup } = await openTestStore();
   const dataDir = mkdtempSync(join(tmpdir(), 'quaylogs-exports-'));
-  const redisUrl = `redis://127.0.0.1:6379/${opts.redisDb}`;
+  const redisUrl = `${process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379'}/${opts.redisDb}`;
   const producer = redisForProducers(redisUrl);
   const workers = redisForWorkers(redisUrl);
   await producer.flushdb();
