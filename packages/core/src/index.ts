@@ -6,3 +6,4 @@ export * from './pageToken.ts';
 export * from './quayErrors.ts';
 export * from './quayLog.ts';
 export * from './eventKey.ts';
+export * from './unicode.ts';

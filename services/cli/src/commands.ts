@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkReadOnlySql } from '@quaylogs/api';
+import { AdhocSqlError, DEFAULT_ADHOC_LIMITS, runAdhocSql, SQL_MAX_ROWS } from '@quaylogs/api';
 import { pino } from 'pino';
 import { applyRetention, type ClickHouseStore, migrate, openStore, StoreError, StoreLockedError } from '@quaylogs/clickhouse';
 import { ConfigError, loadConfig, type QuaylogsConfig } from '@quaylogs/config';
@@ -150,10 +150,9 @@ export async function runDemo(opts: { rows: number; seed: number; force: boolean
 }
 
 export async function runSql(query: string, opts: { json: boolean; url?: string; token?: string }): Promise<void> {
-  const checked = checkReadOnlySql(query);
-  if (!checked.ok) fail(checked.reason);
+  if (query.trim() === '') fail('the query is empty');
   const cfg = config();
-  let rows: Record<string, unknown>[];
+  let result: { rows: Record<string, unknown>[]; truncated?: boolean };
   let viaServer = opts.url !== undefined;
   let store: ClickHouseStore | null = null;
   if (!viaServer) {
@@ -167,16 +166,18 @@ export async function runSql(query: string, opts: { json: boolean; url?: string;
   }
   if (store) {
     try {
-      rows = await store.query({ name: 'cli.sql', sql: checked.sql, settings: checked.settings });
+      // The same guard and limits as the server's SQL route.
+      result = await runAdhocSql(store, query, { ...DEFAULT_ADHOC_LIMITS, timeoutS: cfg.QUAYLOGS_QUERY_TIMEOUT_S });
     } catch (err) {
-      fail(String((err as Error).message).split('\n')[0]!);
+      fail(err instanceof AdhocSqlError ? err.message : String((err as Error).message).split('\n')[0]!);
     } finally {
       await store.close();
     }
   } else {
-    rows = await sqlViaServer(cfg, query, opts);
+    result = await sqlViaServer(cfg, query, opts);
   }
-  printRows(rows, opts.json);
+  printRows(result.rows, opts.json);
+  if (result.truncated) process.stderr.write(`quaylogs: only the first ${SQL_MAX_ROWS} rows are shown; the query has more\n`);
 }
 
 /** Calls a running quaylogs as the superuser (the embedded store is held by it). */
@@ -210,8 +211,8 @@ async function callServer(
 }
 
 async function sqlViaServer(cfg: QuaylogsConfig, query: string, opts: { url?: string; token?: string }) {
-  const body = (await callServer(cfg, 'POST', '/api/v1/superuser/sql', opts, { query })) as { rows?: Record<string, unknown>[] };
-  return body.rows ?? [];
+  const body = (await callServer(cfg, 'POST', '/api/v1/superuser/sql', opts, { query })) as { rows?: Record<string, unknown>[]; truncated?: boolean };
+  return { rows: body.rows ?? [], truncated: body.truncated === true };
 }
 
 export async function serverGet(path: string, opts: { url?: string; token?: string }): Promise<unknown> {

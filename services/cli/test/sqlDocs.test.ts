@@ -3,7 +3,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkReadOnlySql } from '@quaylogs/api';
+import { runAdhocSql } from '@quaylogs/api';
 import type { ClickHouseStore } from '@quaylogs/clickhouse';
 import { openTestStore } from '../../../packages/clickhouse/test/fixtures.ts';
 import { loadDemo } from '../src/demoLoad.ts';
@@ -24,10 +24,7 @@ describe('docs/sql.md', () => {
     expect(queries.length).toBeGreaterThanOrEqual(8);
   });
   it.each(queries.map((q, i) => [i + 1, q]))('query %i runs as written and returns rows', async (_i, q) => {
-    const checked = checkReadOnlySql(q as string);
-    expect(checked.ok).toBe(true);
-    if (!checked.ok) return;
-    const rows = await store.query({ name: 'docs.sql', sql: checked.sql, settings: checked.settings });
+    const { rows } = await runAdhocSql(store, q as string);
     expect(rows.length).toBeGreaterThan(0);
   });
 });

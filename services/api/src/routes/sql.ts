@@ -1,14 +1,16 @@
 /**
  * POST /api/v1/superuser/sql (quaylogs extension): a read-only SQL query against
  * the store, for superusers. It is how `quaylogs sql` reaches an embedded store
- * that a running `quaylogs up` holds.
+ * that a running `quaylogs up` holds. The engine decides what the statement is
+ * (readOnlySql.ts); adhocSql.ts runs it under its limits.
  */
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.ts';
-import { forbidden, invalidRequest, unauthenticated } from '../httpErrors.ts';
-import { checkReadOnlySql, SQL_MAX_ROWS } from '../readOnlySql.ts';
+import { AdhocSqlError, DEFAULT_ADHOC_LIMITS, runAdhocSql, SQL_MAX_ROWS } from '../adhocSql.ts';
+import { ApiError, forbidden, invalidRequest, unauthenticated } from '../httpErrors.ts';
 
 export function registerSqlRoute(app: FastifyInstance, ctx: AppContext): void {
+  const limits = { ...DEFAULT_ADHOC_LIMITS, timeoutS: ctx.config.QUAYLOGS_QUERY_TIMEOUT_S };
   ctx.registry.define(
     app,
     {
@@ -17,7 +19,9 @@ export function registerSqlRoute(app: FastifyInstance, ctx: AppContext): void {
       operationId: 'runReadOnlySql',
       tag: 'quaylogs',
       extension: true,
-      description: `Runs one read-only SQL statement (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN) and returns at most ${SQL_MAX_ROWS} rows.`,
+      description:
+        `Runs one read-only SQL statement (SELECT, WITH … SELECT, DESCRIBE, SHOW TABLES) over the documented tables and returns ` +
+        `at most ${SQL_MAX_ROWS} rows; \`truncated\` is true when the statement had more.`,
       scope: 'super:user',
       body: {
         type: 'object',
@@ -32,14 +36,12 @@ export function registerSqlRoute(app: FastifyInstance, ctx: AppContext): void {
       if (!p) throw unauthenticated();
       if (!p.superuser) throw forbidden();
       const { query } = req.body as { query: string };
-      const checked = checkReadOnlySql(query);
-      if (!checked.ok) throw invalidRequest(checked.reason);
       try {
-        const rows = await ctx.store.query({ name: 'sql.adhoc', sql: checked.sql, settings: checked.settings });
-        return { rows, row_count: rows.length, truncated: rows.length >= SQL_MAX_ROWS };
+        return await runAdhocSql(ctx.store, query, limits);
       } catch (err) {
-        // The engine rejected the statement (syntax, unknown table, readonly…): the caller's error, not ours.
-        throw invalidRequest(String((err as Error).message).split('\n')[0]!.slice(0, 2000));
+        if (!(err instanceof AdhocSqlError)) throw err;
+        if (err.status === 429) throw new ApiError(429, 'invalid_request', err.message);
+        throw invalidRequest(err.message);
       }
     },
   );
