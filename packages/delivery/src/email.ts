@@ -6,6 +6,7 @@
  */
 import type { Readable } from 'node:stream';
 import { createTransport } from 'nodemailer';
+import { parseSingleMailbox } from './mailAddress.ts';
 
 /** Quay's ExportResult values. */
 export type ExportOutcome = 'success' | 'failed' | 'timedout' | 'invalidrequest';
@@ -152,9 +153,13 @@ export function createMailer(opts: MailerOptions): Mailer {
   });
   return {
     async send(mail) {
+      // Checked again here (the API refuses such addresses): one mailbox, handed to nodemailer
+      // as an address object so it is never parsed as a list or header text.
+      const to = parseSingleMailbox(mail.to);
+      if (to === null) throw new Error(`not a single e-mail address: ${JSON.stringify(mail.to.slice(0, 100))}`);
       const info = await transport.sendMail({
         from: opts.from,
-        to: mail.to,
+        to: { name: '', address: to },
         subject: mail.subject,
         text: mail.text,
         html: mail.html,

@@ -11,6 +11,7 @@ import { MSG_BAD_REQUEST_GENERIC, quayApiError, randomEventKey } from '@quaylogs
 import { Authenticator } from './auth.ts';
 import type { LogPageCache } from './logPageCache.ts';
 import { type AppContext, type AuditWriter, baseUrl } from './context.ts';
+import { installEdgeChecks } from './edgeChecks.ts';
 import { ApiError, MessageError } from './httpErrors.ts';
 import { type Metrics, registerMetrics } from './metrics.ts';
 import { RouteRegistry } from './routeRegistry.ts';
@@ -108,6 +109,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<{ app: FastifyIns
     if (ctx.shuttingDown) return reply.code(503).send({ message: 'quaylogs is shutting down' });
     return reply.code(500).send({ message: 'Internal Server Error' });
   });
+
+  installEdgeChecks(app);
 
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).send(quayApiError('not_found', 'Not Found', baseUrl(ctx, req), 404));

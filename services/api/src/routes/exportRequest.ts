@@ -10,6 +10,24 @@ export const FORMATS: readonly ExportFormat[] = ['json', 'ndjson', 'csv'];
 
 export type Scope = 'user' | 'organization' | 'repository';
 
+/** Longest text an export request field may hold (a URL, an address, a name, dates). */
+export const MAX_FIELD_CHARS = 2048;
+
+/** The store's time range (DateTime64(3)): 1900-01-01 to 2299-12-31. */
+export const STORE_MIN_MS = Date.UTC(1900, 0, 1);
+export const STORE_MAX_MS = Date.UTC(2299, 11, 31, 23, 59, 59, 999);
+
+/**
+ * The export window must fit the store's time range (its rows record the window): a
+ * 400 naming the field, checked before anything is written.
+ */
+export function checkWindowStorable(window: { start: Date; end: Date }): void {
+  const s = window.start.getTime();
+  const e = window.end.getTime();
+  if (!(s >= STORE_MIN_MS && s <= STORE_MAX_MS)) throw invalidRequest('starttime is outside the dates the store holds (01/01/1900 to 12/30/2299)');
+  if (!(e >= STORE_MIN_MS && e <= STORE_MAX_MS)) throw invalidRequest('endtime is outside the dates the store holds (01/01/1900 to 12/30/2299)');
+}
+
 export interface ExportBody {
   callback_url?: string;
   callback_email?: string;
@@ -40,11 +58,14 @@ export function parseBody(raw: unknown): ExportBody {
   for (const key of ['callback_url', 'callback_email', 'starttime', 'endtime', 'format', 'performer', 'repository']) {
     const v = body[key];
     if (v !== undefined && typeof v !== 'string') throw invalidRequest(`${pyRepr(v)} is not of type 'string'`);
+    if (typeof v === 'string' && v.length > MAX_FIELD_CHARS) throw invalidRequest(`${key} is longer than ${MAX_FIELD_CHARS} characters`);
   }
   const kind = body.kind;
   if (kind !== undefined && typeof kind !== 'string' && !(Array.isArray(kind) && kind.every((k) => typeof k === 'string'))) {
     throw invalidRequest(`${pyRepr(kind)} is not of type 'string', 'array'`);
   }
+  const kinds = Array.isArray(kind) ? kind : kind === undefined ? [] : [kind];
+  if (kinds.length > 1000 || kinds.some((k) => k.length > MAX_FIELD_CHARS)) throw invalidRequest('kind lists too many or too long kinds');
   if (body.compress !== undefined && body.compress !== null && typeof body.compress !== 'string') {
     throw invalidRequest(`${pyRepr(body.compress)} is not of type 'string'`);
   }

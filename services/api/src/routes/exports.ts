@@ -28,6 +28,7 @@ import {
   isValidFileId,
   localExportStore,
   MSG_INVALID_CALLBACK_URL,
+  parseSingleMailbox,
   type Resolver,
   SsrfError,
   vetUrl,
@@ -42,7 +43,7 @@ import type { AppContext } from '../context.ts';
 import { ApiError, forbidden, invalidRequest, MessageError, notFound, unauthenticated } from '../httpErrors.ts';
 import { canAdminNamespace, canAdminRepository, type Principal } from '../principal.ts';
 import { pathParams, type RouteDoc, stringQuery } from '../routeRegistry.ts';
-import { type ExportBody, extensionOptions, FORMATS, parseBody, type Scope } from './exportRequest.ts';
+import { checkWindowStorable, type ExportBody, extensionOptions, FORMATS, parseBody, type Scope } from './exportRequest.ts';
 import { registerScheduleRoutes } from './exportSchedules.ts';
 
 export interface ExportsPluginDeps {
@@ -122,7 +123,7 @@ export function exportsPlugin(deps: ExportsPluginDeps) {
     async function checkDestinations(body: { callback_url?: string | undefined; callback_email?: string | undefined }): Promise<void> {
       if (body.callback_url) await checkCallbackUrl(body.callback_url);
       if (body.callback_email) {
-        if (!body.callback_email.includes('@')) throw invalidRequest('Invalid callback e-mail');
+        if (parseSingleMailbox(body.callback_email) === null) throw invalidRequest('Invalid callback e-mail');
         if (!ctx.config.QUAYLOGS_SMTP_URL) throw invalidRequest('E-mail delivery is not configured on this server (QUAYLOGS_SMTP_URL)');
       }
     }
@@ -164,6 +165,8 @@ export function exportsPlugin(deps: ExportsPluginDeps) {
       const q = req.query as { starttime?: string; endtime?: string };
       let target: { repository: string | null; options: ReturnType<typeof extensionOptions>; window: { start: Date; end: Date } };
       let failure = 'invalid request';
+      // Dates the store cannot hold are refused before anything (even the failure audit) is written.
+      checkWindowStorable(resolveLogWindow(q.starttime ?? body.starttime, q.endtime ?? body.endtime));
       try {
         await checkDestinations(body);
         const options = extensionOptions(body, scope);

@@ -14,6 +14,7 @@
  *
  * Replies are Splunk's: `{"text":"Success","code":0}` and its numbered errors.
  */
+import { hecEventsProblem } from '../hecEventChecks.ts';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -348,7 +349,10 @@ export function hecPlugin(deps: HecDeps): (app: FastifyInstance, ctx: AppContext
         const decoded = await decodeBody(req, raw, deps.maxBodyBytes);
         if (typeof decoded !== 'string') return tooLarge(reply, decoded.tooLarge, deps.maxBodyBytes);
         const nowMs = now();
-        const rows = splitHecBody(decoded).map((envelope, i) => hecEventToRow(envelope, i, source, nowMs));
+        const envelopes = splitHecBody(decoded);
+        const problem = hecEventsProblem(envelopes);
+        if (problem) throw new HecError(HEC.invalidDataFormat, problem.index, problem.reason);
+        const rows = envelopes.map((envelope, i) => hecEventToRow(envelope, i, source, nowMs));
         try {
           await appendIngestBatch(deps.redis, { v: 1, origin: 'hec', source, rows });
         } catch (err) {
