@@ -1,0 +1,40 @@
+/**
+ * One entry whose text ClickHouse cannot take (a lone UTF-16 surrogate, as HEC once
+ * acknowledged) is dead-lettered at once with its reason: the entries around it are
+ * stored without waiting out retries (with a 60 s retry base, a retried insert would
+ * outlast this test's timeout).
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { ClickHouseStore } from '@quaylogs/clickhouse';
+import { appendIngestBatch, quitRedis, type Redis, redisForWorkers } from '@quaylogs/queue';
+import { openTestStore } from '../../../packages/clickhouse/test/fixtures.ts';
+import { listDeadLetters, loadOnce } from '../src/index.ts';
+import { appendRows, batchOf, quayRows, REDIS_BASE, storedCounts, streamState } from './helpers.ts';
+
+let store: ClickHouseStore;
+let cleanup: () => Promise<void>;
+let redis: Redis;
+beforeAll(async () => {
+  ({ store, cleanup } = await openTestStore());
+  redis = redisForWorkers(`${REDIS_BASE}/10`);
+  await redis.flushdb();
+});
+afterAll(async () => {
+  await quitRedis(redis);
+  await cleanup();
+});
+
+it('an entry with a lone surrogate is dead-lettered without retries; the good entries around it are stored', async () => {
+  const rows = quayRows(40);
+  await appendRows(redis, rows.slice(0, 20), 10);
+  const [bad] = quayRows(1, { tag: 'bad' });
+  await appendIngestBatch(redis, batchOf([{ ...bad!, performer: '\ud800' }]));
+  await appendRows(redis, rows.slice(20), 10);
+  const stats = await loadOnce({ redis, store, consumer: 'loader-a', retryBaseMs: 60_000, maxAttempts: 3 });
+  expect(stats).toMatchObject({ entries: 5, inserted: 40, deadLettered: 1 });
+  expect(await storedCounts(store)).toEqual({ rows: 40, keys: 40, rollup: 40 });
+  expect(await streamState(redis)).toEqual({ length: 0, pending: 0 });
+  const [dead, ...more] = await listDeadLetters(redis);
+  expect(more).toHaveLength(0);
+  expect(dead!.reason).toBe('rows[0].performer is not valid Unicode');
+}, 20_000);
