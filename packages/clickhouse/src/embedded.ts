@@ -9,7 +9,7 @@
  * per process; a second process on the same directory is refused by the engine,
  * which we turn into one clear line.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
@@ -56,10 +56,29 @@ function lockedMessage(path: string, pid: number | null): string {
   return `the embedded ClickHouse data directory ${path} is in use by ${who} (is \`quaylogs up\` running?): stop it, point this command at the running server, or use another QUAYLOGS_DATA_DIR`;
 }
 
-/** The live process holding the data directory, from the engine's `status` file (`PID: n`). */
+/**
+ * The process holding the data directory, or null. The engine holds an exclusive
+ * `flock` on its `status` file while it runs, and the kernel drops it the moment
+ * that process dies — so a killed holder (even a zombie not yet reaped) or a PID the
+ * system has since given to another program holds nothing. On Linux that lock, read
+ * from /proc/locks, decides; elsewhere the `PID:` line of the status file and a
+ * signal-0 probe are the best guess.
+ */
 function holderPid(path: string): number | null {
+  const statusFile = join(path, 'status');
+  let st: ReturnType<typeof statSync>;
   try {
-    const m = /^PID:\s*(\d+)/m.exec(readFileSync(join(path, 'status'), 'utf8'));
+    st = statSync(statusFile);
+  } catch {
+    return null;
+  }
+  const locks = readProcLocks();
+  if (locks !== null) {
+    const pid = flockHolder(locks, Number(st.dev), Number(st.ino));
+    return pid === null || pid === process.pid ? null : pid;
+  }
+  try {
+    const m = /^PID:\s*(\d+)/m.exec(readFileSync(statusFile, 'utf8'));
     const pid = m ? Number(m[1]) : null;
     if (!pid || pid === process.pid) return null;
     try {
@@ -71,6 +90,31 @@ function holderPid(path: string): number | null {
   } catch {
     return null;
   }
+}
+
+function readProcLocks(): string | null {
+  try {
+    return readFileSync('/proc/locks', 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** The PID holding a lock on the file (device `dev`, inode `ino`) in /proc/locks text, or null. */
+export function flockHolder(locks: string, dev: number, ino: number): number | null {
+  // Linux's dev_t: major in bits 8–19, minor in bits 0–7 and 20–31; /proc/locks prints them in hex.
+  const major = (dev >> 8) & 0xfff;
+  const minor = (dev & 0xff) | ((dev >>> 12) & 0xfff00);
+  for (const line of locks.split('\n')) {
+    // "4: FLOCK  ADVISORY  WRITE 6641 fe:00:2179746 0 EOF" (a blocked waiter's line has "->").
+    const m = /^\d+:\s+(?:FLOCK|POSIX|OFDLCK)\s+\S+\s+\S+\s+(-?\d+)\s+([0-9a-f]+):([0-9a-f]+):(\d+)\s/i.exec(line);
+    if (!m) continue;
+    if (Number(m[4]) === ino && parseInt(m[2]!, 16) === major && parseInt(m[3]!, 16) === minor) {
+      const pid = Number(m[1]);
+      if (pid > 0) return pid;
+    }
+  }
+  return null;
 }
 
 function isLockError(err: unknown): boolean {
