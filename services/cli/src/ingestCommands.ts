@@ -26,12 +26,14 @@ import { rowProgress } from './progress.ts';
 
 /** Redis for one-shot commands: REDIS_URL, else the socket of the redis-server `up` started. */
 function commandRedis(cfg: QuaylogsConfig): Redis {
-  if (cfg.REDIS_URL) return redisForWorkers(cfg.REDIS_URL);
   const socket = resolve(cfg.QUAYLOGS_DATA_DIR, 'redis', 'redis.sock');
-  if (!existsSync(socket)) {
+  if (!cfg.REDIS_URL && !existsSync(socket)) {
     fail(`no Redis: set REDIS_URL, or start \`quaylogs up\` (it runs its own redis-server at ${socket})`);
   }
-  return redisForWorkers(socket);
+  // A one-shot command cannot wait for Redis to come back: one line, not ioredis' unhandled-error dump.
+  const redis = redisForWorkers(cfg.REDIS_URL ?? socket, { retryStrategy: () => null });
+  redis.on('error', (err: Error) => fail(`cannot reach Redis at ${cfg.REDIS_URL ? 'REDIS_URL' : socket}: ${err.message}`));
+  return redis;
 }
 
 interface ImportCommon {

@@ -17,6 +17,16 @@ export interface LocalRedis {
 
 export class RedisUnavailableError extends Error {}
 
+/**
+ * A one-shot connection for probing a socket: no reconnects, and its errors are the
+ * probe's answer (listened for, so ioredis prints no "Unhandled error event").
+ */
+function probeClient(socket: string): Redis {
+  const probe = new Redis(socket, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  probe.on('error', () => undefined);
+  return probe;
+}
+
 function findRedisServer(): string | null {
   const r = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
   const path = r.stdout.trim();
@@ -35,7 +45,7 @@ export async function startLocalRedis(dataDir: string): Promise<LocalRedis> {
   const socket = join(dir, 'redis.sock');
   if (existsSync(socket)) {
     // A redis-server left running by an earlier quaylogs that was killed: reuse it.
-    const probe = new Redis(socket, { lazyConnect: true, maxRetriesPerRequest: 0 });
+    const probe = probeClient(socket);
     try {
       await probe.connect();
       await probe.ping();
@@ -75,7 +85,7 @@ export async function startLocalRedis(dataDir: string): Promise<LocalRedis> {
   for (;;) {
     if (exited) throw new RedisUnavailableError(`redis-server exited at start; see ${join(dir, 'redis.log')}`);
     if (existsSync(socket)) {
-      const probe = new Redis(socket, { lazyConnect: true, maxRetriesPerRequest: 0 });
+      const probe = probeClient(socket);
       try {
         await probe.connect();
         await probe.ping();

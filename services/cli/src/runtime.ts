@@ -91,9 +91,21 @@ export async function startRoles(opts: {
   let local: LocalRedis | null = null;
   const redisUrl = cfg.REDIS_URL ?? (local = await startLocalRedis(cfg.QUAYLOGS_DATA_DIR)).url;
   const connections: Redis[] = [];
-  const producer = redisForProducers(redisUrl);
+  // Every connection reports its errors through the log (once per distinct error), never
+  // as ioredis' "Unhandled error event"; they reconnect on their own.
+  let lastRedisError = '';
+  const watch = (r: Redis): Redis => {
+    r.on('error', (err: Error) => {
+      if (err.message === lastRedisError) return;
+      lastRedisError = err.message;
+      log.warn({ err: err.message }, 'redis: connection error, reconnecting');
+    });
+    r.on('ready', () => (lastRedisError = ''));
+    return r;
+  };
+  const producer = watch(redisForProducers(redisUrl));
   const worker = () => {
-    const r = redisForWorkers(redisUrl);
+    const r = watch(redisForWorkers(redisUrl));
     connections.push(r);
     return r;
   };
@@ -197,6 +209,10 @@ export async function startRoles(opts: {
     port = typeof addr === 'object' && addr ? addr.port : cfg.QUAYLOGS_PORT;
   }
 
+  const delay = <T>(ms: number, value: T) => new Promise<T>((r) => setTimeout(r, ms, value).unref());
+  const pingWithin = (r: typeof producer, ms: number) =>
+    Promise.race([r.ping().then((p) => p === 'PONG', () => false), delay(ms, false)]);
+
   return {
     app,
     ctx,
@@ -208,8 +224,16 @@ export async function startRoles(opts: {
     async stop() {
       if (ctx) ctx.shuttingDown = true;
       if (app) await app.close();
+      // With Redis unreachable, workers and queues cannot finish their Redis work (BullMQ waits
+      // for a connection that is not coming): give each a moment, then go on. Unacknowledged
+      // entries stay pending in Redis and are stored exactly once after the next start.
+      const redisUp = producer.status === 'ready' && (await pingWithin(producer, 1_000));
       for (const s of stops.reverse()) {
-        await s.stop().catch((err) => log.error({ err, role: s.name }, 'stop failed'));
+        const stopped = s.stop().catch((err) => log.error({ err, role: s.name }, 'stop failed'));
+        if (redisUp) await stopped;
+        else if ((await Promise.race([stopped.then(() => 'done'), delay(1_000, 'late')])) === 'late') {
+          log.warn({ role: s.name }, 'Redis is unreachable: not waiting for this role to stop');
+        }
       }
       await Promise.all(connections.map((c) => quitRedis(c)));
       if (local) await local.stop();

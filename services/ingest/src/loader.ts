@@ -532,6 +532,9 @@ export function isDataInsertError(err: unknown): boolean {
 export function startLoader(opts: LoaderOptions): Loader {
   // Blocking reads get their own connection, without a command timeout shorter than the block.
   const reader = opts.redis.duplicate({ commandTimeout: undefined });
+  // Its failures reach the loop as failed commands (logged, retried); the connection's own
+  // error events would otherwise be ioredis' "Unhandled error event" while Redis is down.
+  reader.on('error', () => undefined);
   const core = new LoaderCore(opts, reader);
   const log = opts.log ?? (() => undefined);
   let stopped = false;
