@@ -7,6 +7,7 @@ export default defineConfig({
       'services/*/test/**/*.test.ts',
       'test/e2e/**/*.test.ts',
       'test/bench/**/*.test.ts',
+      'test/fault/**/*.test.ts',
     ],
     // Each test file runs in its own process: the embedded ClickHouse binds one
     // data directory per process.
