@@ -116,7 +116,8 @@ export function tally(): Tally {
 
 export function count(t: Tally, status: number): void {
   t.requests++;
-  const k = `${Math.floor(status / 100)}xx`;
+  // 503 is the deliberate "busy, try again" of an outage, kept apart from real 5xx failures.
+  const k = status === 503 ? '503' : `${Math.floor(status / 100)}xx`;
   t.byStatus[k] = (t.byStatus[k] ?? 0) + 1;
 }
 
