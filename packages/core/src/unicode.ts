@@ -12,12 +12,33 @@ export function isWellFormedText(s: string): boolean {
   return !LONE_SURROGATE.test(s);
 }
 
+/** True when every string (key or value) in `value` is valid Unicode. Iterative, allocation-light. */
+export function allTextValid(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (LONE_SURROGATE.test(v)) return false;
+    } else if (Array.isArray(v)) {
+      for (const x of v) stack.push(x);
+    } else if (v !== null && typeof v === 'object') {
+      for (const k in v as Record<string, unknown>) {
+        if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+        if (LONE_SURROGATE.test(k)) return false;
+        stack.push((v as Record<string, unknown>)[k]);
+      }
+    }
+  }
+  return true;
+}
+
 /**
  * The JSON path (`a.b[2]`) of the first string — key or value — in `value` that
  * is not valid Unicode, or null when all are. Walks iteratively: depth cannot
- * overflow the stack.
+ * overflow the stack; paths are only built once something is wrong.
  */
 export function findInvalidText(value: unknown, root = ''): string | null {
+  if (allTextValid(value)) return null;
   const stack: { v: unknown; path: string }[] = [{ v: value, path: root }];
   while (stack.length) {
     const { v, path } = stack.pop()!;

@@ -110,8 +110,7 @@ interface Catalog {
   tableFunctions: Set<string>;
 }
 
-const catalogs = new WeakMap<ClickHouseStore, Promise<Catalog>>();
-
+/** Read for every statement (two small queries): a table created since is never mistaken for a WITH name. */
 async function loadCatalog(store: ClickHouseStore): Promise<Catalog> {
   const [tables, fns] = await Promise.all([
     store.query<{ name: string }>({ name: 'sqlGuard.tables', sql: 'SELECT name FROM system.tables WHERE database = currentDatabase()' }),
@@ -122,16 +121,6 @@ async function loadCatalog(store: ClickHouseStore): Promise<Catalog> {
     tables: new Set(tables.map((t) => t.name)),
     tableFunctions: new Set(fns.map((f) => f.name.toLowerCase())),
   };
-}
-
-function catalogOf(store: ClickHouseStore): Promise<Catalog> {
-  let c = catalogs.get(store);
-  if (!c) {
-    c = loadCatalog(store);
-    c.catch(() => catalogs.delete(store));
-    catalogs.set(store, c);
-  }
-  return c;
 }
 
 function tableAllowed(name: string, cat: Catalog, allowOwnNames: boolean): boolean {
@@ -243,7 +232,7 @@ export async function guardReadOnlySql(store: ClickHouseStore, text: string): Pr
     return { ok: false, reason: engineMessage(err) };
   }
   if (sql === '') return { ok: false, reason: 'the query is empty' };
-  const cat = await catalogOf(store);
+  const cat = await loadCatalog(store);
   const meta = checkMeta(sql, cat);
   if (meta !== undefined) return meta === null ? { ok: true, sql, kind: 'catalog' } : { ok: false, reason: meta };
   let roots: AstNode[];
