@@ -29,7 +29,7 @@ export async function startFaultApi(redisDb: number): Promise<FaultApi> {
     {
       plugins: [
         // No DNS in a test: every name resolves to a loopback address, which the SSRF guard refuses.
-        exportsPlugin({ redis, resolve: async () => [{ address: '127.0.0.1', family: 4 }], enqueueTimeoutMs: 2_000 }),
+        exportsPlugin({ redis, resolve: async () => [{ address: '127.0.0.1', family: 4 }], enqueueTimeoutMs: 15_000 }),
         hecPlugin({ redis, tokens: parseHecTokens(`fuzz=${HEC_TOKEN}`), maxBodyBytes: 1024 * 1024 }),
       ],
     },
