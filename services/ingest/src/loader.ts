@@ -523,9 +523,14 @@ export function isTransientInsertError(err: unknown): boolean {
 }
 
 /** Whether an insert error says the rows themselves are bad (unparseable or out of range). */
+const DATA_ERRORS = 'CANNOT_PARSE_[A-Z_]+|INCORRECT_DATA|TYPE_MISMATCH|VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE|ARGUMENT_OUT_OF_BOUND|DECIMAL_OVERFLOW|CANNOT_READ_ALL_DATA|INCORRECT_NUMBER_OF_COLUMNS';
+
 export function isDataInsertError(err: unknown): boolean {
+  // The client puts the error name in `type`; other paths only have it in the text.
+  const type = String((err as { type?: unknown })?.type ?? '');
+  if (type && new RegExp(`^(${DATA_ERRORS})$`).test(type)) return true;
   const text = String((err as { message?: unknown })?.message ?? err);
-  return /\((CANNOT_PARSE_[A-Z_]+|INCORRECT_DATA|TYPE_MISMATCH|VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE|ARGUMENT_OUT_OF_BOUND|DECIMAL_OVERFLOW|CANNOT_READ_ALL_DATA|INCORRECT_NUMBER_OF_COLUMNS)\)|surrogate pair/.test(text);
+  return new RegExp(`\\((${DATA_ERRORS})\\)|surrogate pair`).test(text);
 }
 
 /** Starts the loader loop; see the module comment for its guarantees. */

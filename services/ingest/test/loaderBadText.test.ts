@@ -38,3 +38,19 @@ it('an entry with a lone surrogate is dead-lettered without retries; the good en
   expect(more).toHaveLength(0);
   expect(dead!.reason).toBe('rows[0].performer is not valid Unicode');
 }, 20_000);
+
+it('an entry ClickHouse refuses as data is isolated at once, without waiting out retries', async () => {
+  await redis.flushdb();
+  const before = (await storedCounts(store)).rows;
+  const rows = quayRows(30, { tag: 'second' });
+  await appendRows(redis, rows.slice(0, 10), 10);
+  const [bad] = quayRows(1, { tag: 'bad-date' });
+  // Shaped like a time, so it passes the stream's schema; no such month, so ClickHouse refuses the row.
+  await appendIngestBatch(redis, batchOf([{ ...bad!, datetime: '2024-13-45 99:99:99.000' }]));
+  await appendRows(redis, rows.slice(10), 10);
+  const stats = await loadOnce({ redis, store, consumer: 'loader-b', retryBaseMs: 60_000, maxAttempts: 3 });
+  expect(stats).toMatchObject({ entries: 4, inserted: 30, deadLettered: 1 });
+  expect((await storedCounts(store)).rows).toBe(before + 30);
+  const [dead] = await listDeadLetters(redis);
+  expect(dead!.reason).toMatch(/^insert failed 3 times: Cannot read DateTime/);
+}, 20_000);
