@@ -106,7 +106,7 @@ function Page({ route, me }: { route: Route; me: Me }) {
     case 'overview':
       return me.super_user ? <Overview key="all" scope={{ kind: 'superuser' }} /> : <Home me={me} />;
     case 'namespace':
-      return <Overview key={`ns:${route.namespace}`} scope={me.super_user ? { kind: 'superuser', namespace: route.namespace } : { kind: 'org', namespace: route.namespace }} />;
+      return <Overview key={`ns:${route.namespace}`} scope={{ kind: 'org', namespace: route.namespace }} />;
     case 'repository':
       return <Overview key={`repo:${route.namespace}/${route.repository}`} scope={{ kind: 'repo', namespace: route.namespace, repository: route.repository }} />;
     case 'pipeline':

@@ -4,7 +4,7 @@ import { GridComponent, LegendComponent, TooltipComponent, VisualMapComponent } 
 import * as echarts from 'echarts/core';
 import type { EChartsCoreOption } from 'echarts/core';
 import { CanvasRenderer } from 'echarts/renderers';
-import { useEffect, useRef } from 'react';
+import { useLayoutEffect, useRef } from 'react';
 
 echarts.use([BarChart, LineChart, HeatmapChart, GridComponent, LegendComponent, TooltipComponent, VisualMapComponent, CanvasRenderer]);
 
@@ -32,21 +32,25 @@ export function Chart({
   const click = useRef(onClick);
   click.current = onClick;
 
-  useEffect(() => {
+  // Layout effects: the chart is disposed before React removes its element.
+  useLayoutEffect(() => {
     const c = echarts.init(el.current!, undefined, { renderer: 'canvas' });
     chart.current = c;
     c.on('click', (e) => click.current?.(e as ChartClick));
-    const ro = new ResizeObserver(() => c.resize());
+    const ro = new ResizeObserver(() => {
+      if (!c.isDisposed()) c.resize();
+    });
     ro.observe(el.current!);
     return () => {
       ro.disconnect();
-      c.dispose();
+      // Disposed after the current frame: a frame ECharts already requested must still find its painter.
+      requestAnimationFrame(() => c.dispose());
       chart.current = null;
     };
   }, []);
 
-  useEffect(() => {
-    chart.current?.setOption(option, { notMerge: true });
+  useLayoutEffect(() => {
+    if (chart.current && !chart.current.isDisposed()) chart.current.setOption(option, { notMerge: true });
   }, [option]);
 
   return <div ref={el} className={className} role="img" aria-label={label} />;

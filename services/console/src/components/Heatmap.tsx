@@ -22,7 +22,7 @@ export function Heatmap({ path }: { path: string }) {
       xAxis: { type: 'category', data: HOURS, splitArea: { show: true } },
       yAxis: { type: 'category', data: DOW, inverse: true, splitArea: { show: true } },
       visualMap: { min: 0, max, calculable: false, orient: 'horizontal', left: 'center', bottom: 0, inRange: { color: HEAT } },
-      series: [{ name: 'Entries', type: 'heatmap', data: cells.map((c) => [c.hour, c.dow - 1, c.count]) }],
+      series: [{ name: 'Entries', type: 'heatmap', progressive: 0, data: cells.map((c) => [c.hour, c.dow - 1, c.count]) }],
     };
   }, [state]);
   return (

@@ -153,16 +153,18 @@ export function LogTable({
                   <Table.Td>
                     <When value={r.datetime} />
                   </Table.Td>
-                  <Table.Td>{describe(r.kind, { ...r.metadata, namespace: r.metadata.namespace ?? r.namespace?.name }, performer)}</Table.Td>
-                  <Table.Td className="ql-nowrap">
-                    {performer ?? '—'}
-                    {performer && (r.performer?.is_robot || isRobot(performer)) && (
-                      <Badge size="xs" variant="outline" ml={6}>
-                        robot
-                      </Badge>
-                    )}
+                  <Table.Td className="ql-what">{describe(r.kind, { ...r.metadata, namespace: r.metadata.namespace ?? r.namespace?.name }, performer)}</Table.Td>
+                  <Table.Td>
+                    <Group gap={4} wrap="nowrap">
+                      <span>{performer ?? '—'}</span>
+                      {performer && (r.performer?.is_robot || isRobot(performer)) && (
+                        <Badge size="xs" variant="outline">
+                          robot
+                        </Badge>
+                      )}
+                    </Group>
                   </Table.Td>
-                  <Table.Td className="ql-mono">{r.ip ?? '—'}</Table.Td>
+                  <Table.Td className="ql-mono ql-nowrap">{r.ip ?? '—'}</Table.Td>
                   <Table.Td className="ql-ua" title={ua}>
                     {ua || '—'}
                   </Table.Td>
