@@ -43,8 +43,11 @@ export function Chart({
     ro.observe(el.current!);
     return () => {
       ro.disconnect();
-      // Disposed after the current frame: a frame ECharts already requested must still find its painter.
-      requestAnimationFrame(() => c.dispose());
+      // Stop a progressive paint still in flight first (its next frame would find no painter):
+      // a repaint of the emptied chart replaces it and finishes at once.
+      c.clear();
+      c.getZr().refreshImmediately();
+      c.dispose();
       chart.current = null;
     };
   }, []);
