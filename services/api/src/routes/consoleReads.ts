@@ -15,6 +15,7 @@ import {
   topUsage,
   type TopBy,
   usageHeatmap,
+  dailyBySource,
 } from '@quaylogs/clickhouse';
 import { avatarFor, DAY_MS, formatRfc2822, MSG_BAD_REQUEST_GENERIC, resolveLogWindow } from '@quaylogs/core';
 import type { AppContext } from '../context.ts';
@@ -213,6 +214,32 @@ export function registerConsoleReadRoutes(app: FastifyInstance, ctx: AppContext)
       },
     );
   }
+
+  R.define(
+    app,
+    {
+      method: 'GET',
+      url: '/api/v1/superuser/sourcedaily',
+      operationId: 'getSourceDailyCounts',
+      tag: 'superuser',
+      extension: true,
+      description: 'quaylogs: entries per source and UTC day over the last `days` days (default 14), from the daily rollup.',
+      scope: 'super:user',
+      querystring: {
+        type: 'object',
+        properties: { days: { type: 'string', pattern: '^[1-9][0-9]{0,2}$', description: 'How many days back, today included (1–999)' } },
+      },
+    },
+    async (req) => {
+      const p = await principalOf(ctx, req);
+      if (!p.superuser) throw forbidden();
+      const days = Number((req.query as { days?: string }).days ?? 14);
+      const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
+      const from = new Date(today - (days - 1) * DAY_MS).toISOString().slice(0, 10);
+      const to = new Date(today + DAY_MS).toISOString().slice(0, 10);
+      return { days: await dailyBySource(ctx.store, from, to) };
+    },
+  );
 
   R.define(
     app,

@@ -1,4 +1,4 @@
-import { Card, Title } from '@mantine/core';
+import { Card, Text, Title } from '@mantine/core';
 import { useMemo } from 'react';
 import { get } from '../api.ts';
 import { HEAT } from '../palette.ts';
@@ -31,7 +31,13 @@ export function Heatmap({ path }: { path: string }) {
         Busiest hours (UTC)
       </Title>
       <Show state={state} what="the busiest hours">
-        {() => option && <Chart option={option} className="ql-chart-small" label="Entries by day of week and hour of day, UTC" />}
+        {(data) =>
+          data.cells.length === 0 ? (
+            <Text c="dimmed">No entries in this range.</Text>
+          ) : (
+            option && <Chart option={option} className="ql-chart-small" label="Entries by day of week and hour of day, UTC" />
+          )
+        }
       </Show>
     </Card>
   );

@@ -3,6 +3,7 @@ import { Alert, Anchor, Button, Card, Group, Select, SimpleGrid, Stack, Text, Te
 import { type FormEvent, useEffect, useState } from 'react';
 import { api, get } from '../api.ts';
 import { ExportList, type ExportSummary, StatusBadge } from '../components/ExportList.tsx';
+import { Schedules } from '../components/Schedules.tsx';
 import { readableNamespaces, useMe } from '../session.ts';
 import { mdy, presetRange, todayUtc } from '../time.ts';
 
@@ -142,6 +143,12 @@ export function ExportsView() {
           {me.super_user ? 'Recent exports' : 'Your recent exports'}
         </Title>
         <ExportList />
+      </Card>
+      <Card withBorder>
+        <Title order={3} size="h4" mb="xs">
+          Recurring exports
+        </Title>
+        <Schedules namespace={namespace.trim()} superuser={me.super_user} />
       </Card>
     </Stack>
   );

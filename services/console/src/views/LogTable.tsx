@@ -196,7 +196,7 @@ export function LogTable({
       <Drawer opened={open !== null} onClose={() => setOpen(null)} position="right" size="lg" title="Log entry">
         {open && (
           <>
-            <Text fw={600} mb="xs">
+            <Text fw={600} mb="xs" className="ql-what">
               {describe(open.kind, open.metadata, open.performer?.name ?? null)}
             </Text>
             <Text size="sm" mb="xs">

@@ -3,6 +3,7 @@ import { Alert, Button, Card, Code, Group, SimpleGrid, Stack, Table, Text, Title
 import { useEffect, useState } from 'react';
 import { api, get } from '../api.ts';
 import { ExportList } from '../components/ExportList.tsx';
+import { Sparkline } from '../components/Sparkline.tsx';
 import { When } from '../components/When.tsx';
 import { ago } from '../time.ts';
 
@@ -41,6 +42,7 @@ function usePoll<T>(path: string, ms: number): [T | null, string | null, () => v
 
 export function PipelineView() {
   const [status, statusError, reloadStatus] = usePoll<Status>('/api/v1/superuser/ingest', 5000);
+  const [daily] = usePoll<{ days: { source: string; day: string; count: number }[] }>('/api/v1/superuser/sourcedaily?days=14', 60_000);
   const [dead, deadError, reloadDead] = usePoll<DeadLetters>('/api/v1/superuser/deadletters?limit=50', 5000);
   const [open, setOpen] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
@@ -77,6 +79,7 @@ export function PipelineView() {
                 <Table.Th>Newest entry (UTC)</Table.Th>
                 <Table.Th>Lag</Table.Th>
                 <Table.Th ta="right">Entries, last hour</Table.Th>
+                <Table.Th>Entries per day, last 14 days</Table.Th>
               </Table.Tr>
             </Table.Thead>
             <Table.Tbody>
@@ -88,6 +91,7 @@ export function PipelineView() {
                   </Table.Td>
                   <Table.Td>{ago(s.lag_seconds)}</Table.Td>
                   <Table.Td ta="right">{s.entries_last_hour.toLocaleString('en-US')}</Table.Td>
+                  <Table.Td>{daily && <Sparkline values={last14(daily.days, s.source)} label={`Entries per day of ${s.source}, last 14 days`} />}</Table.Td>
                 </Table.Tr>
               ))}
             </Table.Tbody>
@@ -171,4 +175,10 @@ function Stat({ label, value, testId }: { label: string; value: number; testId?:
       </Text>
     </Card>
   );
+}
+
+function last14(days: { source: string; day: string; count: number }[], source: string): number[] {
+  const by = new Map(days.filter((d) => d.source === source).map((d) => [d.day, d.count]));
+  const today = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+  return Array.from({ length: 14 }, (_, i) => by.get(new Date(today - (13 - i) * 86_400_000).toISOString().slice(0, 10)) ?? 0);
 }
