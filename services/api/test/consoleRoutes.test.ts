@@ -95,6 +95,20 @@ describe('console routes', () => {
     expect((await call(f, 'GET', '/api/v1/superuser/users/', { token: alice })).body).toEqual(unauthorized(f));
   });
 
+  it('counts entries per source and day for the pipeline sparklines (superusers only)', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    await seed(f, [logRow({ source: 'prod', datetime: `${today} 01:00:00.000` }), logRow({ source: 'prod', datetime: `${yesterday} 01:00:00.000` }), logRow({ source: 'prod', datetime: `${yesterday} 02:00:00.000` })]);
+    const res = await call(f, 'GET', '/api/v1/superuser/sourcedaily?days=2');
+    // (the `quaylogs` source holds this suite's own audit entries: user and token creation)
+    expect(res.body.days.filter((d: any) => d.source === 'prod')).toEqual([
+      { source: 'prod', day: yesterday, count: 2 },
+      { source: 'prod', day: today, count: 1 },
+    ]);
+    expect((await call(f, 'GET', '/api/v1/superuser/sourcedaily', { token: alice })).body).toEqual(unauthorized(f));
+    expect((await call(f, 'GET', '/api/v1/superuser/sourcedaily?days=0')).status).toBe(400);
+  });
+
   it('lists no exports when none were requested, and refuses a bad limit', async () => {
     expect((await call(f, 'GET', '/api/v1/exportlogs', { token: alice })).body).toEqual({ exports: [] });
     expect((await call(f, 'GET', '/api/v1/exportlogs?limit=1000')).status).toBe(400);

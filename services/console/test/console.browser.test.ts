@@ -176,7 +176,7 @@ describe('console', () => {
     await page.getByTestId('total').waitFor();
     await page.goto(`${h.base}/#/exports`);
     await page.getByLabel('Namespace').fill(ns);
-    await page.getByLabel('Callback URL').fill(hookUrl);
+    await page.getByTestId('export-callback').fill(hookUrl);
     await page.getByRole('button', { name: 'Request export' }).click();
     await page.getByTestId('current-export').getByTestId('export-status').filter({ hasText: 'delivered' }).waitFor({ timeout: 60_000 });
     const href = await page.getByTestId('current-export-download').getAttribute('href');

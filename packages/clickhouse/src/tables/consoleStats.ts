@@ -93,11 +93,12 @@ export async function usageHeatmap(store: ClickHouseStore, filter: LogFilter): P
 
 /** Entries per source and UTC day from the smallest rollup (the pipeline page's sparklines). */
 export async function dailyBySource(store: ClickHouseStore, dayFrom: string, dayTo: string): Promise<{ source: string; day: string; count: number }[]> {
-  const rows = await store.query<{ source: string; day: string; count: string | number }>({
+  // The text alias must not be named `day`: it would shadow the column in WHERE.
+  const rows = await store.query<{ source: string; d: string; n: string | number }>({
     name: 'consoleStats.dailyBySource',
-    sql: `SELECT source, toString(day) AS day, sum(count) AS count FROM usage_daily_kind
+    sql: `SELECT source, toString(day) AS d, sum(count) AS n FROM usage_daily_kind
           WHERE day >= {dayFrom:Date} AND day < {dayTo:Date} GROUP BY source, day ORDER BY source, day`,
     params: { dayFrom, dayTo },
   });
-  return rows.map((r) => ({ source: r.source, day: r.day, count: Number(r.count) }));
+  return rows.map((r) => ({ source: r.source, day: r.d, count: Number(r.n) }));
 }
