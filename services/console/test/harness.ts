@@ -43,7 +43,8 @@ export interface Harness {
 export async function startHarness(): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'quaylogs-console-'));
   const port = await freePort();
-  const redisUrl = `${REDIS_BASE}/9`;
+  // Database 12: no other test file uses it, so the suites can run side by side.
+  const redisUrl = `${REDIS_BASE}/12`;
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
   await redis.flushdb();
   const env: NodeJS.ProcessEnv = {};
