@@ -109,6 +109,21 @@ describe('console routes', () => {
     expect((await call(f, 'GET', '/api/v1/superuser/sourcedaily?days=0')).status).toBe(400);
   });
 
+  it('filters logs, aggregates, rankings and the heat map by source, and ranks the sources', async () => {
+    await seed(f, [logRow({ source: 'mirror', namespace: 'acme', datetime: '2024-06-17 10:10:00.000', performer: 'erin' })]);
+    const q = 'starttime=06/17/2024&endtime=06/18/2024';
+    const sources = await call(f, 'GET', `/api/v1/organization/acme/toplogs?by=source&${q}`, { token: alice });
+    expect(sources.body.top).toEqual([{ name: 'test', count: 4 }, { name: 'mirror', count: 1 }]);
+    const logs = await call(f, 'GET', `/api/v1/organization/acme/logs?${q}&source=mirror`, { token: alice });
+    expect(logs.body.logs.map((l: any) => l.performer.name)).toEqual(['erin']);
+    const agg = await call(f, 'GET', `/api/v1/organization/acme/aggregatelogs?${q}&source=mirror`, { token: alice });
+    expect(agg.body.aggregated.map((a: any) => a.count)).toEqual([1]);
+    const perf = await call(f, 'GET', `/api/v1/organization/acme/toplogs?by=performer&${q}&source=test`, { token: alice });
+    expect(perf.body.top.map((r: any) => r.name)).not.toContain('erin');
+    const heat = await call(f, 'GET', `/api/v1/organization/acme/logheatmap?${q}&source=mirror`, { token: alice });
+    expect(heat.body.cells).toEqual([{ dow: 1, hour: 10, count: 1 }]);
+  });
+
   it('lists no exports when none were requested, and refuses a bad limit', async () => {
     expect((await call(f, 'GET', '/api/v1/exportlogs', { token: alice })).body).toEqual({ exports: [] });
     expect((await call(f, 'GET', '/api/v1/exportlogs?limit=1000')).status).toBe(400);

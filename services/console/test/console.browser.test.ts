@@ -71,6 +71,13 @@ describe('console', () => {
     const total = [...perDay.values()].reduce((a, b) => a + b, 0);
     expect(total).toBeGreaterThan(1000);
     expect(Number((await page.getByTestId('total').textContent())!.replace(/,/g, ''))).toBe(total);
+    // The source selector narrows every number to one registry.
+    await page.getByTestId('source-select').click();
+    await page.getByRole('option', { name: /^demo \(/ }).click();
+    const demo = await h.api('GET', `/api/v1/superuser/aggregatelogs?starttime=${mdy(isoDay(from))}&endtime=${mdy(isoDay(to))}&source=demo`);
+    const demoTotal = demo.body.aggregated.reduce((n: number, r: any) => n + r.count, 0);
+    expect(demoTotal).toBeLessThan(total);
+    await page.getByTestId('total').filter({ hasText: demoTotal.toLocaleString('en-US') }).waitFor();
     await h.shot(page, '03-overview-90d-table');
     await page.close();
   }, T);

@@ -7,7 +7,7 @@
 import type { ClickHouseStore, Params } from '../store.ts';
 import { type LogFilter, whereFor } from './usageLogs.ts';
 
-export type TopBy = 'namespace' | 'repository' | 'performer';
+export type TopBy = 'namespace' | 'repository' | 'performer' | 'source';
 
 export interface TopQuery {
   by: TopBy;
@@ -17,6 +17,8 @@ export interface TopQuery {
   dayTo: string;
   namespace?: string;
   repository?: string;
+  /** Only entries of this source (registry). */
+  source?: string;
   limit: number;
 }
 
@@ -26,7 +28,7 @@ export interface TopRow {
   count: number;
 }
 
-/** The busiest names in the window, most entries first. */
+/** The busiest names (or sources) in the window, most entries first. */
 export async function topUsage(store: ClickHouseStore, q: TopQuery): Promise<TopRow[]> {
   const where = ['day >= {dayFrom:Date}', 'day < {dayTo:Date}'];
   const params: Params = { dayFrom: q.dayFrom, dayTo: q.dayTo, limit: q.limit };
@@ -34,9 +36,20 @@ export async function topUsage(store: ClickHouseStore, q: TopQuery): Promise<Top
     where.push('namespace = {namespace:String}');
     params.namespace = q.namespace;
   }
+  if (q.source !== undefined) {
+    where.push('source = {source:String}');
+    params.source = q.source;
+  }
   let table: string;
   let name: string;
-  if (q.by === 'namespace') {
+  if (q.by === 'source') {
+    name = 'source';
+    table = q.repository !== undefined ? 'usage_daily_repo' : q.namespace !== undefined ? 'usage_daily_namespace' : 'usage_daily_kind';
+    if (q.repository !== undefined) {
+      where.push('repository = {repository:String}');
+      params.repository = q.repository;
+    }
+  } else if (q.by === 'namespace') {
     table = 'usage_daily_namespace';
     name = 'namespace';
   } else if (q.by === 'repository') {

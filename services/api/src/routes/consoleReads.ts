@@ -37,19 +37,20 @@ async function principalOf(ctx: AppContext, req: FastifyRequest): Promise<Princi
 }
 
 /** The namespace/repository the scope reads, after checking the caller may read it. */
-function scoped(p: Principal, scope: Scope, req: FastifyRequest): { namespace?: string; repository?: string } {
+function scoped(p: Principal, scope: Scope, req: FastifyRequest): { namespace?: string; repository?: string; source?: string } {
   const params = req.params as { orgname?: string; namespace?: string; repo?: string };
-  const q = req.query as { namespace?: string; repository?: string };
+  const q = req.query as { namespace?: string; repository?: string; source?: string };
+  const src = q.source ? { source: q.source } : {};
   if (scope === 'superuser') {
     if (!p.superuser) throw forbidden();
-    return { ...(q.namespace ? { namespace: q.namespace } : {}), ...(q.namespace && q.repository ? { repository: q.repository } : {}) };
+    return { ...src, ...(q.namespace ? { namespace: q.namespace } : {}), ...(q.namespace && q.repository ? { repository: q.repository } : {}) };
   }
   if (scope === 'organization') {
     if (!canAdminNamespace(p, params.orgname!)) throw forbidden();
-    return { namespace: params.orgname!, ...(q.repository ? { repository: q.repository } : {}) };
+    return { ...src, namespace: params.orgname!, ...(q.repository ? { repository: q.repository } : {}) };
   }
   if (!canAdminRepository(p, params.namespace!, params.repo!)) throw forbidden();
-  return { namespace: params.namespace!, repository: params.repo! };
+  return { ...src, namespace: params.namespace!, repository: params.repo! };
 }
 
 function windowOf(req: FastifyRequest): { start: Date; end: Date } {
@@ -128,12 +129,12 @@ export function registerConsoleReadRoutes(app: FastifyInstance, ctx: AppContext)
   );
 
   const scopes: { scope: Scope; url: string; params?: Record<string, string>; by: TopBy[]; tag: string; scopeName: string }[] = [
-    { scope: 'superuser', url: '/api/v1/superuser', by: ['namespace', 'repository', 'performer'], tag: 'superuser', scopeName: 'super:user' },
+    { scope: 'superuser', url: '/api/v1/superuser', by: ['namespace', 'repository', 'performer', 'source'], tag: 'superuser', scopeName: 'super:user' },
     {
       scope: 'organization',
       url: '/api/v1/organization/:orgname',
       params: { orgname: 'The name of the organization' },
-      by: ['repository', 'performer'],
+      by: ['repository', 'performer', 'source'],
       tag: 'logs',
       scopeName: 'org:admin',
     },
@@ -141,17 +142,19 @@ export function registerConsoleReadRoutes(app: FastifyInstance, ctx: AppContext)
       scope: 'repository',
       url: '/api/v1/repository/:namespace/:repo',
       params: { namespace: 'The namespace of the repository', repo: 'The name of the repository' },
-      by: ['performer'],
+      by: ['performer', 'source'],
       tag: 'logs',
       scopeName: 'repo:admin',
     },
   ];
-  const filterDocs = (s: Scope): Record<string, string> =>
-    s === 'superuser'
+  const filterDocs = (s: Scope): Record<string, string> => ({
+    source: 'Only entries of this source (registry)',
+    ...(s === 'superuser'
       ? { namespace: 'Only this namespace', repository: 'Only this repository of the namespace' }
       : s === 'organization'
         ? { repository: 'Only this repository' }
-        : {};
+        : {}),
+  });
 
   for (const s of scopes) {
     const params = s.params ? { params: pathParams(s.params) } : {};

@@ -36,11 +36,14 @@ export function LogTable({
   range,
   filters,
   onFilters,
+  source = null,
 }: {
   scope: Scope;
   range: DayRange;
   filters: LogFilters;
   onFilters: (f: LogFilters) => void;
+  /** Only entries of this source (registry). */
+  source?: string | null;
 }) {
   const [rows, setRows] = useState<LogEntry[]>([]);
   const [next, setNext] = useState<string | null>(null);
@@ -53,6 +56,7 @@ export function LogTable({
   const query = {
     ...scopeQuery(scope),
     ...rangeQuery(range),
+    source,
     kind: filters.kind,
     ...(scope.kind !== 'repo' ? { performer: filters.performer, repository: filters.repository } : {}),
   };

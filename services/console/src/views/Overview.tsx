@@ -4,7 +4,7 @@
  * (from the rollups), the busiest hours, the top kinds, and the log table.
  * Clicking a bar, a name or a kind drills down.
  */
-import { Anchor, Breadcrumbs, Button, Card, Group, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
+import { Anchor, Breadcrumbs, Button, Card, Group, Select, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
 import { useMemo, useState } from 'react';
 import { get, withQuery } from '../api.ts';
 import { useAsync, Show } from '../components/Async.tsx';
@@ -47,8 +47,9 @@ export function Overview({ scope }: { scope: Scope }) {
   const [range, setRange] = useState<DayRange>(() => presetRange('30d'));
   const [filters, setFilters] = useState<LogFilters>({});
   const [showTable, setShowTable] = useState(false);
+  const [source, setSource] = useState<string | null>(null);
   const base = basePath(scope);
-  const sq = scopeQuery(scope);
+  const sq = { ...scopeQuery(scope), ...(source ? { source } : {}) };
 
   const [agg] = useAsync(
     async () => {
@@ -59,6 +60,10 @@ export function Overview({ scope }: { scope: Scope }) {
       return { now: summarise(now, range), before: summarise(before, previousRange(range)) };
     },
     [base, JSON.stringify(sq), range.from, range.to],
+  );
+  const [sources] = useAsync(
+    () => get<{ top: { name: string; count: number }[] }>(withQuery(`${topBaseOf(scope, base)}/toplogs`, { ...rangeQuery(range), by: 'source', limit: '50' })),
+    [base, range.from, range.to],
   );
 
   const chart = useMemo(() => {
@@ -120,7 +125,7 @@ export function Overview({ scope }: { scope: Scope }) {
 
   const ranks: ('namespace' | 'repository' | 'performer')[] =
     scope.kind === 'repo' ? ['performer'] : scope.kind === 'superuser' && !scope.namespace ? ['namespace', 'repository', 'performer'] : ['repository', 'performer'];
-  const topBase = scope.kind === 'superuser' && scope.namespace ? `/api/v1/organization/${encodeURIComponent(scope.namespace)}` : base;
+  const topBase = topBaseOf(scope, base);
 
   return (
     <Stack gap="md">
@@ -131,14 +136,27 @@ export function Overview({ scope }: { scope: Scope }) {
             {title}
           </Title>
         </div>
-        <RangePicker
-          preset={preset}
-          range={range}
-          onChange={(p, r) => {
-            setPreset(p);
-            setRange(r);
-          }}
-        />
+        <Group gap="sm" align="flex-end" wrap="wrap">
+          <Select
+            label="Source"
+            size="xs"
+            w={180}
+            placeholder="All sources"
+            clearable
+            data={sources.status === 'ok' ? sources.data.top.map((t) => ({ value: t.name, label: `${t.name} (${t.count.toLocaleString('en-US')})` })) : []}
+            value={source}
+            onChange={setSource}
+            data-testid="source-select"
+          />
+          <RangePicker
+            preset={preset}
+            range={range}
+            onChange={(p, r) => {
+              setPreset(p);
+              setRange(r);
+            }}
+          />
+        </Group>
       </Group>
       <Show state={agg} what="the aggregate counts">
         {({ now, before }) => {
@@ -225,7 +243,7 @@ export function Overview({ scope }: { scope: Scope }) {
                   <TopList
                     key={by}
                     title={`Top ${by === 'repository' ? 'repositories' : `${by}s`}`}
-                    path={withQuery(`${topBase}/toplogs`, { ...rangeQuery(range), by })}
+                    path={withQuery(`${topBase}/toplogs`, { ...rangeQuery(range), by, source })}
                     robots={by === 'performer'}
                     onPick={(name) => drillName(by, name)}
                     testId={`top-${by}`}
@@ -236,8 +254,13 @@ export function Overview({ scope }: { scope: Scope }) {
           );
         }}
       </Show>
-      <Heatmap path={withQuery(`${topBase}/logheatmap`, rangeQuery(range))} />
-      <LogTable scope={scope} range={range} filters={filters} onFilters={setFilters} />
+      <Heatmap path={withQuery(`${topBase}/logheatmap`, { ...rangeQuery(range), source })} />
+      <LogTable scope={scope} range={range} filters={filters} onFilters={setFilters} source={source} />
     </Stack>
   );
+}
+
+/** Top-N and heat map of a superuser's namespace page come from the organization routes. */
+function topBaseOf(scope: Scope, base: string): string {
+  return scope.kind === 'superuser' && scope.namespace ? `/api/v1/organization/${encodeURIComponent(scope.namespace)}` : base;
 }
