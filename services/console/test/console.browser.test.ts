@@ -228,10 +228,14 @@ describe('console', () => {
 
   it('opens every view without a console error', async () => {
     h.errors.splice(0);
+    const top = await h.api('GET', `/api/v1/superuser/toplogs?by=repository&starttime=${mdy(isoDay(new Date(Date.now() - 29 * 86_400_000)))}`);
+    const repo: string = top.body.top[0].name;
     const page = await h.newPage();
     await signIn(page, h.base, ADMIN_TOKEN);
     await page.getByTestId('total').waitFor();
     for (const [hash, ready] of [
+      [`#/repo/${repo}`, 'Top performers'],
+      [`#/ns/${repo.split('/')[0]}`, 'Top repositories'],
       ['#/pipeline', 'Dead letters'],
       ['#/exports', 'Request an export'],
       ['#/access', 'Users and grants'],

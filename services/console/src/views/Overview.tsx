@@ -208,7 +208,12 @@ export function Overview({ scope }: { scope: Scope }) {
                       option={chart}
                       label={`Entries per day by kind, ${range.from} to ${range.to}`}
                       onClick={(e) => {
+                        // A bar drills down to its day and kind: the whole page narrows to that day.
                         if (e.seriesName && e.seriesName !== 'other kinds') setFilters((f) => ({ ...f, kind: e.seriesName }));
+                        if (e.name && /^\d{4}-\d{2}-\d{2}$/.test(e.name)) {
+                          setPreset('custom');
+                          setRange({ from: e.name, to: e.name });
+                        }
                       }}
                     />
                   )
