@@ -14,7 +14,7 @@ import { type BrowserContext, chromium, type Page } from 'playwright-core';
 export const ROOT = resolve(import.meta.dirname, '../../..');
 export const SHOTS = join(ROOT, 'test-results', 'console');
 export const ADMIN_TOKEN = 'console-test-bootstrap-token-0123456789';
-export const CHROMIUM = process.env.QUAYLOGS_CHROMIUM ?? '/usr/bin/chromium';
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const REDIS_BASE = process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379';
 
 function freePort(): Promise<number> {
