@@ -12,3 +12,6 @@ export * from './tables/importCheckpoints.ts';
 export * from './tables/pollCheckpoints.ts';
 export * from './tables/exports.ts';
 export * from './tables/exportSchedules.ts';
+export * from './tables/globalMessages.ts';
+export * from './tables/exportList.ts';
+export * from './tables/consoleStats.ts';

@@ -16,6 +16,7 @@ import { ApiError, MessageError } from './httpErrors.ts';
 import { type Metrics, registerMetrics } from './metrics.ts';
 import { RouteRegistry } from './routeRegistry.ts';
 import { registerAppTokenRoutes } from './routes/appTokens.ts';
+import { registerConsoleRoutes } from './routes/console.ts';
 import { registerDiscoveryRoutes } from './routes/discovery.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerLogRoutes } from './routes/logs.ts';
@@ -121,6 +122,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<{ app: FastifyIns
   registerLogRoutes(app, ctx);
   registerAppTokenRoutes(app, ctx);
   registerSqlRoute(app, ctx);
+  registerConsoleRoutes(app, ctx);
   for (const plugin of opts.plugins ?? []) await plugin(app, ctx);
   registerDiscoveryRoutes(app, ctx);
   await app.ready();

@@ -71,6 +71,11 @@ const QUAY_RESOURCES: Readonly<Record<string, { name: string; userRelated?: stri
   createAppToken: { name: 'endpoints.api.appspecifictokens.AppTokens', freshLogin: true },
   getAppToken: { name: 'endpoints.api.appspecifictokens.AppToken', freshLogin: true },
   revokeAppToken: { name: 'endpoints.api.appspecifictokens.AppToken', freshLogin: true },
+  getGlobalMessages: { name: 'endpoints.api.globalmessages.GlobalUserMessages' },
+  createGlobalMessage: { name: 'endpoints.api.globalmessages.GlobalUserMessages', freshLogin: true },
+  deleteGlobalMessage: { name: 'endpoints.api.globalmessages.GlobalUserMessage', freshLogin: true },
+  getLoggedInUser: { name: 'endpoints.api.user.User' },
+  listAllUsers: { name: 'endpoints.api.superuser.SuperUserList' },
   discovery: { name: 'endpoints.api.discovery.DiscoveryResource' },
   getErrorDescription: { name: 'endpoints.api.error.Error' },
 };

@@ -12,3 +12,5 @@ export { createMetrics } from './metrics.ts';
 export type { Metrics } from './metrics.ts';
 export { LogPageCache } from './logPageCache.ts';
 export type { LogPage, LogPageCacheOptions } from './logPageCache.ts';
+export { pipelinePlugin } from './routes/pipeline.ts';
+export type { PipelineDeps } from './routes/pipeline.ts';

@@ -14,6 +14,7 @@ import { loadOrCreateAdminToken, loadOrCreateSecret } from './secret.ts';
 import { printRows } from './table.ts';
 import { RedisUnavailableError } from './localRedis.ts';
 import { parseRoles, type Role, type Running, startRoles } from './runtime.ts';
+import { ensureConsoleBuilt } from '@quaylogs/console';
 
 export function fail(message: string): never {
   process.stderr.write(`quaylogs: ${message}\n`);
@@ -79,6 +80,14 @@ async function serve(opts: { demoRows: number; seed: number; port?: number; role
     roles = parseRoles(opts.roles ?? cfg.QUAYLOGS_ROLES);
   } catch (err) {
     fail((err as Error).message);
+  }
+  if (roles.includes('api')) {
+    // The console is served from its built bundle; build it when missing or stale.
+    try {
+      ensureConsoleBuilt();
+    } catch (err) {
+      process.stderr.write(`console: build failed (${(err as Error).message}); the API still serves, / says how to build it\n`);
+    }
   }
   const store = await migrated(cfg);
   if (opts.demoRows > 0) {

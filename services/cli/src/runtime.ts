@@ -11,13 +11,14 @@
  */
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
-import { buildApp, createMetrics, ensureBootstrapAdmin, exportsPlugin, hecPlugin, ingestStatusPlugin, LogPageCache, parseHecTokens } from '@quaylogs/api';
+import { buildApp, createMetrics, ensureBootstrapAdmin, exportsPlugin, hecPlugin, ingestStatusPlugin, LogPageCache, parseHecTokens, pipelinePlugin } from '@quaylogs/api';
+import { consolePlugin } from '@quaylogs/console';
 import type { AppContext, AuditWriter } from '@quaylogs/api';
 import type { ClickHouseStore } from '@quaylogs/clickhouse';
 import type { QuaylogsConfig } from '@quaylogs/config';
 import { randomEventKey } from '@quaylogs/core';
 import { startExporter } from '@quaylogs/exporter';
-import { ingestStatus, loadSourcesConfig, startLoader, startPoller } from '@quaylogs/ingest';
+import { countDeadLetters, ingestStatus, listDeadLetters, loadSourcesConfig, replayDeadLetters, startLoader, startPoller } from '@quaylogs/ingest';
 import { Queue } from 'bullmq';
 import {
   appendIngestBatch,
@@ -180,6 +181,12 @@ export async function startRoles(opts: {
     const plugins = [
       exportsPlugin({ redis: producer }),
       ingestStatusPlugin({ status: () => ingestStatus(store, producer) }),
+      pipelinePlugin({
+        listDeadLetters: (o) => listDeadLetters(producer, o),
+        countDeadLetters: () => countDeadLetters(producer),
+        replayDeadLetters: (o) => replayDeadLetters(producer, o),
+      }),
+      consolePlugin(),
     ];
     const tokens = parseHecTokens(cfg.QUAYLOGS_HEC_TOKENS);
     if (tokens.size > 0) plugins.push(hecPlugin({ redis: producer, tokens, maxBodyBytes: cfg.QUAYLOGS_HEC_MAX_BODY_BYTES }));

@@ -49,6 +49,7 @@ interface LogsQuery {
   repository?: string;
   namespace?: string;
   group_by?: string;
+  source?: string;
 }
 
 const DATE_HELP = 'Earliest time from which to get logs (MM/DD/YYYY, UTC; ISO-8601 also accepted)';
@@ -61,6 +62,7 @@ const QUERY_DOCS = {
   repository: { repository: 'quaylogs extension: only this repository of the namespace.' },
   namespace: { namespace: 'quaylogs extension: only this namespace.' },
   groupBy: { group_by: 'quaylogs extension: also group counts by `performer` or `repository`.' },
+  source: { source: 'quaylogs extension: only entries of this source (registry).' },
 };
 
 interface Target {
@@ -85,7 +87,7 @@ async function resolveTarget(ctx: AppContext, req: FastifyRequest, scope: Scope,
   const q = req.query as LogsQuery;
   const params = req.params as { orgname?: string; namespace?: string; repo?: string };
   const kinds = kindsParam(q);
-  const base: Omit<LogFilter, 'start' | 'end'> = kinds ? { kinds } : {};
+  const base: Omit<LogFilter, 'start' | 'end'> = { ...(kinds ? { kinds } : {}), ...(q.source ? { source: q.source } : {}) };
   switch (scope) {
     case 'user':
       return {
@@ -141,7 +143,8 @@ async function resolveTarget(ctx: AppContext, req: FastifyRequest, scope: Scope,
 /** The page-token scope: a token only continues the very query that issued it. */
 function tokenScope(t: Target, q: LogsQuery): string {
   const f = t.filter;
-  return JSON.stringify([t.routeKey, f.performer ?? '', f.repository ?? '', f.namespace ?? '', f.kinds ?? [], q.starttime ?? '', q.endtime ?? '']);
+  // The source is appended only when given, so tokens issued before the filter existed stay valid.
+  return JSON.stringify([t.routeKey, f.performer ?? '', f.repository ?? '', f.namespace ?? '', f.kinds ?? [], q.starttime ?? '', q.endtime ?? '', ...(f.source ? [f.source] : [])]);
 }
 
 export function registerLogRoutes(app: FastifyInstance, ctx: AppContext): void {
@@ -151,8 +154,8 @@ export function registerLogRoutes(app: FastifyInstance, ctx: AppContext): void {
       url: '/api/v1/user',
       list: 'listUserLogs',
       agg: 'getAggregateUserLogs',
-      query: { ...QUERY_DOCS.common, ...QUERY_DOCS.performer, ...QUERY_DOCS.kind, ...QUERY_DOCS.repository },
-      aggQuery: { ...QUERY_DOCS.common, ...QUERY_DOCS.performer, ...QUERY_DOCS.kind, ...QUERY_DOCS.repository, ...QUERY_DOCS.groupBy },
+      query: { ...QUERY_DOCS.common, ...QUERY_DOCS.source, ...QUERY_DOCS.performer, ...QUERY_DOCS.kind, ...QUERY_DOCS.repository },
+      aggQuery: { ...QUERY_DOCS.common, ...QUERY_DOCS.source, ...QUERY_DOCS.performer, ...QUERY_DOCS.kind, ...QUERY_DOCS.repository, ...QUERY_DOCS.groupBy },
       scopeName: 'user:admin',
     },
     {
@@ -161,8 +164,8 @@ export function registerLogRoutes(app: FastifyInstance, ctx: AppContext): void {
       list: 'listOrgLogs',
       agg: 'getAggregateOrgLogs',
       params: { orgname: 'The name of the organization' },
-      query: { ...QUERY_DOCS.common, ...QUERY_DOCS.performer, ...QUERY_DOCS.kind, ...QUERY_DOCS.repository },
-      aggQuery: { ...QUERY_DOCS.common, ...QUERY_DOCS.performer, ...QUERY_DOCS.kind, ...QUERY_DOCS.repository, ...QUERY_DOCS.groupBy },
+      query: { ...QUERY_DOCS.common, ...QUERY_DOCS.source, ...QUERY_DOCS.performer, ...QUERY_DOCS.kind, ...QUERY_DOCS.repository },
+      aggQuery: { ...QUERY_DOCS.common, ...QUERY_DOCS.source, ...QUERY_DOCS.performer, ...QUERY_DOCS.kind, ...QUERY_DOCS.repository, ...QUERY_DOCS.groupBy },
       scopeName: 'org:admin',
     },
     {
@@ -171,8 +174,8 @@ export function registerLogRoutes(app: FastifyInstance, ctx: AppContext): void {
       list: 'listRepoLogs',
       agg: 'getAggregateRepoLogs',
       params: { namespace: 'The namespace of the repository', repo: 'The name of the repository' },
-      query: { ...QUERY_DOCS.common, ...QUERY_DOCS.kind },
-      aggQuery: { ...QUERY_DOCS.common, ...QUERY_DOCS.kind, ...QUERY_DOCS.groupBy },
+      query: { ...QUERY_DOCS.common, ...QUERY_DOCS.source, ...QUERY_DOCS.kind },
+      aggQuery: { ...QUERY_DOCS.common, ...QUERY_DOCS.source, ...QUERY_DOCS.kind, ...QUERY_DOCS.groupBy },
       scopeName: 'repo:admin',
     },
     {
@@ -180,8 +183,8 @@ export function registerLogRoutes(app: FastifyInstance, ctx: AppContext): void {
       url: '/api/v1/superuser',
       list: 'listAllLogs',
       agg: 'listAllAggregateLogs',
-      query: { ...QUERY_DOCS.common, ...QUERY_DOCS.performer, ...QUERY_DOCS.kind, ...QUERY_DOCS.namespace, ...QUERY_DOCS.repository, page: 'The page number for the logs' },
-      aggQuery: { ...QUERY_DOCS.common, ...QUERY_DOCS.performer, ...QUERY_DOCS.kind, ...QUERY_DOCS.namespace, ...QUERY_DOCS.repository, ...QUERY_DOCS.groupBy },
+      query: { ...QUERY_DOCS.common, ...QUERY_DOCS.source, ...QUERY_DOCS.performer, ...QUERY_DOCS.kind, ...QUERY_DOCS.namespace, ...QUERY_DOCS.repository, page: 'The page number for the logs' },
+      aggQuery: { ...QUERY_DOCS.common, ...QUERY_DOCS.source, ...QUERY_DOCS.performer, ...QUERY_DOCS.kind, ...QUERY_DOCS.namespace, ...QUERY_DOCS.repository, ...QUERY_DOCS.groupBy },
       scopeName: 'super:user',
       internalAgg: true,
     },
