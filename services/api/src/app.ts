@@ -18,6 +18,7 @@ import { registerAppTokenRoutes } from './routes/appTokens.ts';
 import { registerDiscoveryRoutes } from './routes/discovery.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerLogRoutes } from './routes/logs.ts';
+import { registerSplunkSearch } from './routes/splunkSearch.ts';
 import { registerSqlRoute } from './routes/sql.ts';
 
 export interface BuildAppOptions {
@@ -118,6 +119,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<{ app: FastifyIns
   registerLogRoutes(app, ctx);
   registerAppTokenRoutes(app, ctx);
   registerSqlRoute(app, ctx);
+  registerSplunkSearch(app, ctx);
   for (const plugin of opts.plugins ?? []) await plugin(app, ctx);
   registerDiscoveryRoutes(app, ctx);
   await app.ready();
