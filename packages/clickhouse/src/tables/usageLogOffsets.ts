@@ -12,7 +12,8 @@
  * 2. When that remainder is large, entries per minute of that one day (a scan of one day's
  *    sort-key range) narrow it to the minute holding the entry.
  * 3. The page is read from the end of that bucket down to the start of the first bucket
- *    that completes `remainder + count` entries, with `OFFSET remainder`.
+ *    that completes `remainder + count` entries, with `OFFSET remainder` (a short read
+ *    through listUsageLogs, which probes the newest hour, day and week first).
  *
  * Buckets are half-open time ranges, so entries that share a timestamp are never split
  * between two buckets and the (datetime, event_key) order inside a bucket is the same as
@@ -20,8 +21,8 @@
  */
 import type { UsageLogRow } from '@quaylogs/core';
 import type { ClickHouseStore } from '../store.ts';
-import { aggregateUsageLogs } from './aggregates.ts';
-import { type LogFilter, USAGE_LOG_COLUMNS, whereFor } from './usageLogs.ts';
+import { type AggregateRow, aggregateUsageLogs } from './aggregates.ts';
+import { listUsageLogs, type LogFilter, USAGE_LOG_COLUMNS, whereFor } from './usageLogs.ts';
 
 /** A half-open time range [start, end) in epoch ms and how many matching entries it holds. */
 export interface TimeBucket {
@@ -34,11 +35,18 @@ const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
 /** A remainder inside a day beyond this is narrowed to the minute before reading. */
 export const REFINE_ABOVE = 2_000;
+/** Reads of at most this many rows from a range's newest end go through listUsageLogs' probes. */
+const PROBE_AT_MOST = 1_000;
 
 /** Matching entries per UTC day of the window, newest day first (days without entries left out). */
 export async function dailyBuckets(store: ClickHouseStore, filter: LogFilter): Promise<TimeBucket[]> {
+  return bucketsFromAggregates(await aggregateUsageLogs(store, filter), filter);
+}
+
+/** The daily buckets of a filter from its (kind, day) counts, as aggregateUsageLogs returns them. */
+export function bucketsFromAggregates(rows: readonly AggregateRow[], filter: LogFilter): TimeBucket[] {
   const perDay = new Map<string, number>();
-  for (const r of await aggregateUsageLogs(store, filter)) perDay.set(r.day, (perDay.get(r.day) ?? 0) + r.count);
+  for (const r of rows) perDay.set(r.day, (perDay.get(r.day) ?? 0) + r.count);
   const start = filter.start.getTime();
   const end = filter.end.getTime();
   return [...perDay.entries()]
@@ -85,17 +93,18 @@ function locate(buckets: readonly TimeBucket[], offset: number): { index: number
 /**
  * `count` entries from position `offset` of the window, newest first (ties by event_key,
  * descending): the rows of `ORDER BY datetime DESC, event_key DESC LIMIT count OFFSET offset`.
- * `days` may be passed when the caller already holds this filter's daily buckets.
+ * `opts.days` may be passed when the caller already holds this filter's daily buckets;
+ * `opts.now` is the clock short reads probe back from (see listUsageLogs).
  */
 export async function readUsageLogsAt(
   store: ClickHouseStore,
   filter: LogFilter,
   offset: number,
   count: number,
-  days?: readonly TimeBucket[],
+  opts: { days?: readonly TimeBucket[]; now?: Date } = {},
 ): Promise<UsageLogRow[]> {
   if (count <= 0 || filter.end <= filter.start) return [];
-  let buckets = [...(days ?? (await dailyBuckets(store, filter)))];
+  let buckets = [...(opts.days ?? (await dailyBuckets(store, filter)))];
   let at = locate(buckets, offset);
   if (!at) return [];
   if (at.skip > REFINE_ABOVE) {
@@ -108,7 +117,14 @@ export async function readUsageLogsAt(
   let last = at.index;
   let held = buckets[last]!.count;
   while (held < at.skip + count && last + 1 < buckets.length) held += buckets[++last]!.count;
-  const w = whereFor({ ...filter, start: new Date(buckets[last]!.start), end: new Date(buckets[at.index]!.end) });
+  const range: LogFilter = { ...filter, start: new Date(buckets[last]!.start), end: new Date(buckets[at.index]!.end) };
+  if (at.skip + count <= PROBE_AT_MOST) {
+    // A short read from the range's newest end (Quay's UI pages): listUsageLogs probes the
+    // last hour, day and week of the range before reading all of it.
+    const page = await listUsageLogs(store, range, null, at.skip + count, opts.now ? { now: opts.now } : {});
+    return page.rows.slice(at.skip);
+  }
+  const w = whereFor(range);
   return store.query<UsageLogRow>({
     name: 'usageLogOffsets.page',
     sql: `SELECT ${USAGE_LOG_COLUMNS.join(', ')} FROM usage_logs WHERE ${w.sql}

@@ -21,7 +21,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { AppContext } from '../context.ts';
 import { parseSpl, type SplQuery } from '../spl/parse.ts';
 import { UnsupportedSpl } from '../spl/tokens.ts';
-import { jobCounts, jobResults } from './splunkSearchAnswers.ts';
+import { SearchAnswers } from './splunkSearchAnswers.ts';
 import { decodeSid, encodeSid, LATEST_QUERYABLE_MS, parseSplunkTime, type SearchJob, UnsupportedTime } from './splunkSearchJobs.ts';
 import { jobEntryXml, messageXml, serverInfoXml, sidXml, XML_TYPE } from './splunkSearchXml.ts';
 
@@ -123,12 +123,13 @@ function splDisplay(q: SplQuery): string {
 export function registerSplunkSearch(app: FastifyInstance, ctx: AppContext): void {
   const tokens = new SearchTokens(ctx.config.QUAYLOGS_SEARCH_TOKENS);
   if (tokens.size === 0) return;
+  const answers = new SearchAnswers(ctx.store, ctx.now);
   for (const prefix of ['/services', '/servicesNS/:owner/:app']) {
-    void app.register(async (s) => searchRoutes(s, ctx, tokens), { prefix });
+    void app.register(async (s) => searchRoutes(s, ctx, tokens, answers), { prefix });
   }
 }
 
-function searchRoutes(s: FastifyInstance, ctx: AppContext, tokens: SearchTokens): void {
+function searchRoutes(s: FastifyInstance, ctx: AppContext, tokens: SearchTokens, answers: SearchAnswers): void {
   s.removeAllContentTypeParsers();
   s.addContentTypeParser('*', { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT }, (_req, body, done) => done(null, body));
 
@@ -176,7 +177,7 @@ function searchRoutes(s: FastifyInstance, ctx: AppContext, tokens: SearchTokens)
 
   const status = async (req: FastifyRequest, reply: FastifyReply, sid: string) => {
     const j = job(req, sid);
-    const counts = await jobCounts(ctx.store, j);
+    const counts = await answers.jobCounts(j);
     return sendXml(reply, 200, jobEntryXml({ sid, search: splDisplay(j.query), ...counts }));
   };
 
@@ -187,7 +188,7 @@ function searchRoutes(s: FastifyInstance, ctx: AppContext, tokens: SearchTokens)
     if (mode !== 'json') throw new SplunkError(400, `output_mode=${mode.slice(0, 20)} is not supported (json only)`);
     const offset = nonNegativeInt(params, 'offset') ?? 0;
     const count = nonNegativeInt(params, 'count');
-    const page = await jobResults(ctx.store, j, offset, count);
+    const page = await answers.jobResults(j, offset, count);
     // One line: the SDK parses the body line by line (JSON.stringify escapes every newline).
     const body = JSON.stringify({ preview: false, init_offset: offset, messages: [], fields: page.fields.map((name) => ({ name })), results: page.results });
     return reply.code(200).type('application/json; charset=UTF-8').send(`${body}\n`);
