@@ -3,7 +3,9 @@
  * loopback, with the exact requests splunk-sdk 2.1.0 sends (one new connection each):
  *
  * P4: a Quay UI logs page — create + status + results (count 21) for the largest
- *     namespace's 30 days — against Quay's own page 1 in PostgreSQL (P1's query).
+ *     namespace's 30 days — against Quay's own page 1 in PostgreSQL (P1's query). No
+ *     target: like P3, the PostgreSQL column lacks Quay's Python/HTTP layer and its three
+ *     HTTP requests to Splunk, so it is a lower bound that quaylogs' full path is set against.
  * E3: Quay's export of the largest namespace's 30 days through the search API in
  *     5,000-row batches at growing offsets (create + status + results per batch), the
  *     total time against Quay's cumulative 30 s export budget; PostgreSQL: Quay's own
@@ -66,7 +68,6 @@ export const p4: Figure = {
   title: 'Quay UI logs page via the Splunk search API, largest namespace',
   unit: 'ms',
   better: 'lower',
-  target: { kind: 'ratio', min: 1, text: "no slower than Quay's own page 1 (≥ 1×)" },
   unavailable: async () => null,
   async measure(ctx): Promise<Measurement> {
     const w = ctx.data.last30;
@@ -74,10 +75,16 @@ export const p4: Figure = {
     const kinds = ctx.data.ids.kindName;
     const spl = lookupSpl(null, { namespace: ns });
     return withSearchApi(ctx, async (client) => {
+      // A first view: every run is a search the API has not seen — its window starts one more
+      // whole day later (still a UI window of whole days; page 1, the newest entries, is the
+      // same) — so no counts are reused.
+      let fresh = 0;
+      const page = (shiftDays: number) =>
+        client.search(spl, { count: 21, offset: 0, earliest: isoformat(new Date(w.start.getTime() + shiftDays * DAY_MS)), latest: isoformat(w.end) });
       const r = await timePair({
         runs: ctx.opts.runs,
         pg: () => quayPage(ctx.pg, { start: naiveUtc(w.start), end: naiveUtc(w.end), namespace: ns }, null),
-        quaylogs: () => client.search(spl, { count: 21, offset: 0, earliest: isoformat(w.start), latest: isoformat(w.end) }),
+        quaylogs: () => page(++fresh),
         check: (a, b) =>
           comparePages(
             a.rows.map((x) => ({ ...pgEntry(x, kinds), metadata: sortedJson(JSON.parse(x.metadata_json)) })),
@@ -85,6 +92,9 @@ export const p4: Figure = {
             'page 1 via the search API',
           ),
       });
+      // The next page soon after (Quay's UI paging): the search's counts are reused.
+      await page(0);
+      const repeat = await timed(() => page(0));
       return {
         pg: r.pg,
         quaylogs: r.quaylogs,
@@ -92,6 +102,7 @@ export const p4: Figure = {
         quaylogsRuns: r.quaylogsRuns,
         check: r.check,
         notes: [
+          `first view of a search (no counts reused) ${r.quaylogs.toFixed(1)} ms; the same search again within 10 s (the counts reused, as when paging on) ${repeat.ms.toFixed(1)} ms`,
           `namespace ${ns}, 30-day window; SPL \`${spl}\`, count 21: POST search/v2/jobs/ + GET the job + POST its results, each on a new loopback connection (splunk-sdk 2.1.0's requests)`,
           "PostgreSQL column: Quay's database work for its own page 1 (P1's query, no Python/HTTP layer): a lower bound for Quay",
         ],
