@@ -292,6 +292,31 @@ describe('answers', () => {
     expect(badTime.text).toContain('earliest_time=-24h is not supported');
   });
 
+  it('answers bad input with a 4xx and Splunk\'s XML body, never a 500', async () => {
+    const client = new SplunkSdkClient(f.url, PROD);
+    const created = await client.send('POST', '/services/search/v2/jobs/', [['search', lookupSpl(null, { namespace: 'acme' })]]);
+    const sid = /<sid>([^<]*)<\/sid>/.exec(created.text)![1]!;
+    const cases: [number, 'GET' | 'POST', string, [string, string | number][], string][] = [
+      [400, 'POST', '/services/search/v2/jobs/', [['exec_mode', 'normal']], 'Missing search'],
+      [400, 'POST', '/services/search/v2/jobs/', [['search', lookupSpl(null, { namespace: 'acme' })], ['exec_mode', 'oneshot']], 'exec_mode=oneshot is not supported'],
+      [400, 'POST', '/services/search/v2/jobs/', [['search', lookupSpl(null, { namespace: 'acme' })], ['latest_time', '2024-02-30T00:00:00']], 'is not a valid date'],
+      [400, 'POST', `/services/search/v2/jobs/${sid}/results`, [['output_mode', 'csv']], 'output_mode=csv is not supported'],
+      [400, 'POST', `/services/search/v2/jobs/${sid}/results`, [['count', '-1']], 'count=-1 must be a non-negative integer'],
+      [400, 'POST', `/services/search/v2/jobs/${sid}/results`, [['offset', 'ten']], 'offset=ten must be a non-negative integer'],
+      [400, 'POST', `/services/search/v2/jobs/${sid}/control`, [['action', 'explode']], 'action=explode is not supported'],
+      [404, 'GET', '/services/search/v2/jobs/not-a-sid', [], 'Unknown sid'],
+      [404, 'GET', `/services/search/v2/jobs/${sid}/events`, [], 'Not Found'],
+      [404, 'GET', '/services/search/jobs', [], 'Not Found'],
+      [413, 'POST', '/services/search/v2/jobs/', [['search', 'x'.repeat(70_000)]], 'Request body is too large'],
+    ];
+    for (const [status, method, path, form, message] of cases) {
+      const res = await client.send(method, path, form);
+      expect(res.status, `${method} ${path}`).toBe(status);
+      expect(res.text).toMatch(/^<\?xml[^>]*>\n<response><messages><msg type="(FATAL|ERROR)">/);
+      expect(res.text).toContain(message);
+    }
+  });
+
   it('answers a job created on one API process from another (same secret, no shared state)', async () => {
     const config = loadConfig({ QUAYLOGS_SECRET: SECRET, QUAYLOGS_SEARCH_TOKENS: TOKENS });
     const { app } = await buildApp({ store: f.store, config, secret: SECRET });
