@@ -341,8 +341,10 @@ describe('answers', () => {
     const res = await call(f, 'GET', '/api/v1/nothing-here');
     expect(res.status).toBe(404);
     expect(res.body.error_type).toBe('not_found');
-    const unknown = await new SplunkSdkClient(f.url, PROD).send('GET', '/services/search/v2/nothing');
-    expect(unknown.status).toBe(404);
-    expect(unknown.text).toContain('<response><messages><msg type="ERROR">Not Found');
+    for (const path of ['/services/search/v2/nothing', '/servicesNS/nobody/search/search/v2/nothing']) {
+      const unknown = await new SplunkSdkClient(f.url, PROD).send('GET', path);
+      expect(unknown.status).toBe(404);
+      expect(unknown.text).toContain('<response><messages><msg type="ERROR">Not Found');
+    }
   });
 });
