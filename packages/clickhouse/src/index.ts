@@ -7,6 +7,7 @@ export { migrate, loadMigrations, splitStatements, DEFAULT_MIGRATIONS_DIR } from
 export * from './tables/usageLogs.ts';
 export * from './tables/aggregates.ts';
 export * from './tables/usageLogOffsets.ts';
+export * from './tables/splunkEvents.ts';
 export * from './tables/identity.ts';
 export * from './tables/accounts.ts';
 export * from './tables/importCheckpoints.ts';

@@ -244,6 +244,28 @@ describe('answers', () => {
     expect(none.rows.map((x) => x._time)).toEqual(['2024-06-12T12:00:03.000+00:00', '2024-06-12T12:00:03.000+00:00', '2024-06-12T12:00:03.000+00:00']);
   });
 
+  it('renders _raw and _time the same in ClickHouse (long reads) as in the API (short reads), whatever the text holds', async () => {
+    const tricky = [
+      logRow({ source: 'quay-prod', namespace: 'tricky', datetime: '2024-08-01 10:00:00.250', performer: 'o\'brien "the" \\ ünïcödé ✓', ip: '',
+        metadata: JSON.stringify({ path: '/v2/a/b', quote: 'say "hi"\n\ttab', ctl: '\u0001\u2028', n: 1.5, nested: { b: [1, 'x'], a: null } }),
+        request_url: '/api/v1/x?y=1&z=</script>', http_method: 'GET', user_agent: 'podman/5.0 (linux)', request_id: 'r-1', auth_type: 'oauth', performer_kind: 'user', x_forwarded_for: '203.0.113.9, 10.0.0.1' }),
+      logRow({ source: 'quay-prod', namespace: 'tricky', repository: '', performer: '', kind: 'org_create_team', datetime: '2024-08-01 10:00:01.007', metadata: '{}' }),
+      logRow({ source: 'quay-prod', namespace: 'tricky', datetime: '2024-08-01 10:00:02.100', metadata: JSON.stringify({ emoji: '😀', big: 12345678901234 }) }),
+    ];
+    await seed(f, tricky);
+    const client = new SplunkSdkClient(f.url, PROD);
+    const window = { earliest: '2024-08-01T00:00:00', latest: '2024-08-02T00:00:00' };
+    const short = await client.search(exportSpl(null, { namespace: 'tricky' }), { count: 21, offset: 0, ...window });
+    const long = await client.search(exportSpl(null, { namespace: 'tricky' }), { count: 5_000, offset: 0, ...window });
+    expect(short.rows).toHaveLength(3);
+    expect(long.rows.map((r) => r._time)).toEqual(short.rows.map((r) => r._time));
+    expect(long.rows.map((r) => JSON.parse(String(r._raw)))).toEqual(short.rows.map((r) => JSON.parse(String(r._raw))));
+    expect(long.rows.map((r) => r._raw)).toEqual(short.rows.map((r) => r._raw));
+    expect(JSON.parse(String(short.rows[0]!._raw)).datetime).toBe(1722506402.1);
+    expect(JSON.parse(String(short.rows[2]!._raw))).toMatchObject({ datetime: 1722506400.25, ip: null, performer: 'o\'brien "the" \\ ünïcödé ✓', http_method: 'GET' });
+    expect(JSON.parse(String(short.rows[2]!._raw))).not.toHaveProperty('performer_email');
+  });
+
   it('a token reads only its own source; another source\'s sid is unknown to it', async () => {
     const july = { earliest: '2024-07-01T00:00:00', latest: '2024-07-02T00:00:00' };
     const prod = await new SplunkSdkClient(f.url, PROD).search(lookupSpl(null, { namespace: 'acme' }), { count: 21, offset: 0, ...july });

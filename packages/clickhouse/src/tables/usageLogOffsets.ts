@@ -79,6 +79,17 @@ async function minuteBuckets(store: ClickHouseStore, filter: LogFilter, within: 
   });
 }
 
+/**
+ * Another select list for the page read (a constant expression over usage_logs' columns,
+ * never user text), its query name and the settings it needs. Reads with one always
+ * query usage_logs directly (no probing).
+ */
+export interface SelectList {
+  name: string;
+  sql: string;
+  settings?: Record<string, number | string>;
+}
+
 /** The bucket holding entry number `offset` (0-based, in bucket order) and the offset left inside it. */
 function locate(buckets: readonly TimeBucket[], offset: number): { index: number; skip: number } | null {
   let before = 0;
@@ -94,15 +105,16 @@ function locate(buckets: readonly TimeBucket[], offset: number): { index: number
  * `count` entries from position `offset` of the window, newest first (ties by event_key,
  * descending): the rows of `ORDER BY datetime DESC, event_key DESC LIMIT count OFFSET offset`.
  * `opts.days` may be passed when the caller already holds this filter's daily buckets;
- * `opts.now` is the clock short reads probe back from (see listUsageLogs).
+ * `opts.now` is the clock short reads probe back from (see listUsageLogs); `opts.select`
+ * replaces the stored row by other columns (see splunkEvents.ts).
  */
-export async function readUsageLogsAt(
+export async function readUsageLogsAt<T = UsageLogRow>(
   store: ClickHouseStore,
   filter: LogFilter,
   offset: number,
   count: number,
-  opts: { days?: readonly TimeBucket[]; now?: Date } = {},
-): Promise<UsageLogRow[]> {
+  opts: { days?: readonly TimeBucket[]; now?: Date; select?: SelectList } = {},
+): Promise<T[]> {
   if (count <= 0 || filter.end <= filter.start) return [];
   let buckets = [...(opts.days ?? (await dailyBuckets(store, filter)))];
   let at = locate(buckets, offset);
@@ -118,17 +130,18 @@ export async function readUsageLogsAt(
   let held = buckets[last]!.count;
   while (held < at.skip + count && last + 1 < buckets.length) held += buckets[++last]!.count;
   const range: LogFilter = { ...filter, start: new Date(buckets[last]!.start), end: new Date(buckets[at.index]!.end) };
-  if (at.skip + count <= PROBE_AT_MOST) {
+  if (at.skip + count <= PROBE_AT_MOST && !opts.select) {
     // A short read from the range's newest end (Quay's UI pages): listUsageLogs probes the
     // last hour, day and week of the range before reading all of it.
     const page = await listUsageLogs(store, range, null, at.skip + count, opts.now ? { now: opts.now } : {});
-    return page.rows.slice(at.skip);
+    return page.rows.slice(at.skip) as T[];
   }
   const w = whereFor(range);
-  return store.query<UsageLogRow>({
-    name: 'usageLogOffsets.page',
-    sql: `SELECT ${USAGE_LOG_COLUMNS.join(', ')} FROM usage_logs WHERE ${w.sql}
+  return store.query<T>({
+    name: opts.select?.name ?? 'usageLogOffsets.page',
+    sql: `SELECT ${opts.select?.sql ?? USAGE_LOG_COLUMNS.join(', ')} FROM usage_logs WHERE ${w.sql}
           ORDER BY datetime DESC, event_key DESC LIMIT {limit:UInt32} OFFSET {skip:UInt64}`,
     params: { ...w.params, limit: count, skip: at.skip },
+    ...(opts.select?.settings ? { settings: opts.select.settings } : {}),
   });
 }

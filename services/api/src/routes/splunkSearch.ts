@@ -190,7 +190,8 @@ function searchRoutes(s: FastifyInstance, ctx: AppContext, tokens: SearchTokens,
     const count = nonNegativeInt(params, 'count');
     const page = await answers.jobResults(j, offset, count);
     // One line: the SDK parses the body line by line (JSON.stringify escapes every newline).
-    const body = JSON.stringify({ preview: false, init_offset: offset, messages: [], fields: page.fields.map((name) => ({ name })), results: page.results });
+    const head = `{"preview":false,"init_offset":${offset},"messages":[],"fields":${JSON.stringify(page.fields.map((name) => ({ name })))},"results":`;
+    const body = `${head}${page.lines ? `[${page.lines.join(',')}]` : JSON.stringify(page.results)}}`;
     return reply.code(200).type('application/json; charset=UTF-8').send(`${body}\n`);
   };
 

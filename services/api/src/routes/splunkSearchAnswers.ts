@@ -15,6 +15,7 @@ import {
   bucketsFromAggregates,
   type ClickHouseStore,
   type LogFilter,
+  readSplunkEventLines,
   readUsageLogsAt,
 } from '@quaylogs/clickhouse';
 import type { UsageLogRow } from '@quaylogs/core';
@@ -46,8 +47,13 @@ const COUNTS_CACHE_ENTRIES = 500;
 
 export interface ResultsPage {
   fields: string[];
+  /** Result rows; or, for long event reads, `lines`: each row already as JSON text. */
   results: Record<string, string>[];
+  lines?: string[];
 }
+
+/** Event reads longer than this are rendered by ClickHouse (splunkEvents.ts). */
+const ENGINE_RENDERS_ABOVE = 1_000;
 
 /**
  * Answers jobs from the store. The (kind, day) counts of a search — from which its
@@ -100,6 +106,9 @@ export class SearchAnswers {
       const n = count === undefined ? DEFAULT_EVENT_ROWS : count === 0 ? MAX_EVENT_ROWS : Math.min(count, MAX_EVENT_ROWS);
       const filter = jobFilter(job);
       const days = bucketsFromAggregates(await this.aggregates(filter), filter);
+      if (n > ENGINE_RENDERS_ABOVE) {
+        return { fields: ['_raw', '_time'], results: [], lines: await readSplunkEventLines(this.store, filter, offset, n, days) };
+      }
       const rows = await readUsageLogsAt(this.store, filter, offset, n, { days, now: this.now() });
       return { fields: ['_raw', '_time'], results: rows.map((r) => ({ _raw: quayHecEvent(r), _time: splunkTime(r.datetime) })) };
     }
