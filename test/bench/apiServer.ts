@@ -16,10 +16,10 @@ export interface BenchApi {
   close(): Promise<void>;
 }
 
-export async function startApi(store: ClickHouseStore, now: Date): Promise<BenchApi> {
+export async function startApi(store: ClickHouseStore, now: Date, env: Record<string, string> = {}): Promise<BenchApi> {
   const token = `bench-${randomBytes(16).toString('hex')}`;
   const secret = `bench-secret-${randomBytes(16).toString('hex')}`;
-  const config = loadConfig({ QUAYLOGS_BOOTSTRAP_TOKEN: token, QUAYLOGS_SECRET: secret, QUAYLOGS_LOG_LEVEL: 'silent' });
+  const config = loadConfig({ QUAYLOGS_BOOTSTRAP_TOKEN: token, QUAYLOGS_SECRET: secret, QUAYLOGS_LOG_LEVEL: 'silent', ...env });
   // The API plans page reads by the run's fixed "now", as a live server does by its clock.
   const { app, ctx } = await buildApp({ store, config, secret, logger: false, audit: { write: async () => {} }, now: () => now });
   await ensureBootstrapAdmin(ctx, token);

@@ -8,8 +8,8 @@ import type { BenchData } from './dataset.ts';
 
 export const FIGURE_IDS = [
   'Q1', 'Q2', 'Q3', 'Q4', 'Q5', 'Q6',
-  'P1', 'P2', 'P3',
-  'E1', 'E2',
+  'P1', 'P2', 'P3', 'P4',
+  'E1', 'E2', 'E3',
   'I1', 'I2', 'I3',
   'S1',
 ] as const;

@@ -6,6 +6,8 @@ export { applyRetention } from './retention.ts';
 export { migrate, loadMigrations, splitStatements, DEFAULT_MIGRATIONS_DIR } from './migrate.ts';
 export * from './tables/usageLogs.ts';
 export * from './tables/aggregates.ts';
+export * from './tables/usageLogOffsets.ts';
+export * from './tables/splunkEvents.ts';
 export * from './tables/identity.ts';
 export * from './tables/accounts.ts';
 export * from './tables/importCheckpoints.ts';

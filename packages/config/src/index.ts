@@ -83,6 +83,10 @@ export const configSchema = z.object({
     .string()
     .optional()
     .describe('Splunk HEC tokens, `source=token,source2=token2`: each token names the registry its events belong to.'),
+  QUAYLOGS_SEARCH_TOKENS: z
+    .string()
+    .optional()
+    .describe("Splunk search tokens for Quay's `splunk` logs model, `source=token,…`: each token reads only the entries of its source. Unset: no search API."),
   QUAYLOGS_HEC_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(8 * 1024 * 1024).describe('Largest HEC request body accepted (after gzip decoding), in bytes.'),
   QUAYLOGS_CONFIG: z.string().optional().describe('YAML file listing polled Quay sources (see README "Polling Quay").'),
   QUAYLOGS_LOADER_BATCH_ROWS: z.coerce.number().int().min(1).default(50_000).describe('The loader inserts at most this many rows per batch.'),

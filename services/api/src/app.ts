@@ -20,6 +20,7 @@ import { registerConsoleRoutes } from './routes/console.ts';
 import { registerDiscoveryRoutes } from './routes/discovery.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerLogRoutes } from './routes/logs.ts';
+import { registerSplunkSearch } from './routes/splunkSearch.ts';
 import { registerSqlRoute } from './routes/sql.ts';
 
 export interface BuildAppOptions {
@@ -123,6 +124,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<{ app: FastifyIns
   registerAppTokenRoutes(app, ctx);
   registerSqlRoute(app, ctx);
   registerConsoleRoutes(app, ctx);
+  registerSplunkSearch(app, ctx);
   for (const plugin of opts.plugins ?? []) await plugin(app, ctx);
   registerDiscoveryRoutes(app, ctx);
   await app.ready();
