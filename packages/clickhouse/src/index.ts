@@ -1,6 +1,8 @@
 export * from './store.ts';
 export { openEmbeddedStore } from './embedded.ts';
 export { openServerStore } from './server.ts';
+export { openEngineSessions, paramForChdb, placeholderTypes } from './engineSessions.ts';
+export type { EngineResult, EngineRun, EngineSessions } from './engineSessions.ts';
 export { openStore, embeddedPath } from './createStore.ts';
 export { applyRetention } from './retention.ts';
 export { migrate, loadMigrations, splitStatements, DEFAULT_MIGRATIONS_DIR } from './migrate.ts';

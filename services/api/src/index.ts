@@ -11,3 +11,8 @@ export { createMetrics } from './metrics.ts';
 export type { Metrics } from './metrics.ts';
 export { LogPageCache } from './logPageCache.ts';
 export type { LogPage, LogPageCacheOptions } from './logPageCache.ts';
+export { createClickHouseHttpBridge } from './clickhouseHttp/bridgeServer.ts';
+export type { ClickHouseHttpBridge, ClickHouseHttpBridgeOptions, ReadOnlyGuard } from './clickhouseHttp/bridgeServer.ts';
+export { tokenAuthenticator } from './clickhouseHttp/bridgeAuth.ts';
+export type { BridgeAuthenticate, BridgeUser } from './clickhouseHttp/bridgeAuth.ts';
+export { testWritesAllowed, TEST_WRITES_PHRASE } from './clickhouseHttp/testWrites.ts';
