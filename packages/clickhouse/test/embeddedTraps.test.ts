@@ -74,6 +74,16 @@ describe('embedded ClickHouse traps', () => {
     expect(r).toEqual({ event_key: max, n: '1', big: '18446744073709551615' });
   });
 
+  it('a failed read or write leaves nothing behind: the next answers on those connections are exactly theirs', async () => {
+    const failing = { name: 'test.fails', sql: "SELECT throwIf(number = 70000, 'boom') AS t FROM numbers(100000)", settings: { max_block_size: 1000 } };
+    // Every reader fails once (each query goes to the least busy reader), then each answers its own query.
+    for (let i = 0; i < 3; i++) await expect(store.query(failing)).rejects.toThrow(/boom/);
+    for (let i = 0; i < 3; i++) expect(await store.query({ name: 'test.after', sql: `SELECT ${i} AS x` })).toEqual([{ x: i }]);
+    await expect(store.command({ name: 'test.failsWrite', sql: "INSERT INTO usage_logs (namespace) SELECT toString(throwIf(number = 70000, 'boom')) FROM numbers(100000) SETTINGS max_block_size = 1000" })).rejects.toThrow(/boom/);
+    await insertUsageLogs(store, [row({ event_key: '1' })]);
+    expect(await countUsageLogs(store)).toBe(1);
+  });
+
   it('answers a small query while a heavy one runs (separate read connections)', async () => {
     const order: string[] = [];
     const heavy = store
