@@ -20,7 +20,8 @@ const password = process.env.LANE_PASSWORD;
 if (!dir || !password) throw new Error('LANE_DATA_DIR and LANE_PASSWORD are required');
 mkdirSync(dir, { recursive: true });
 
-const engine = await openEngineSessions({ path: join(dir, 'clickhouse'), size: 8 });
+// A ClickHouse server's default (chDB's differs), so the lane answers like a server.
+const engine = await openEngineSessions({ path: join(dir, 'clickhouse'), size: 8, sessionSettings: { output_format_json_quote_64bit_integers: 1 } });
 const bridge = createClickHouseHttpBridge({
   engine,
   database: 'default',

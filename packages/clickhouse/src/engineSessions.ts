@@ -96,7 +96,12 @@ async function loadChdb(): Promise<ChdbModule> {
  * A pool of up to `size` sessions on `path` (the embedded store's data directory, already
  * open in this process). Statements beyond `size` wait for a free session, first come first served.
  */
-export async function openEngineSessions(opts: { path: string; size?: number }): Promise<EngineSessions> {
+export async function openEngineSessions(opts: {
+  path: string;
+  size?: number;
+  /** Defaults each session starts with (`SET name = value`), e.g. a ClickHouse server's output defaults. */
+  sessionSettings?: Record<string, number>;
+}): Promise<EngineSessions> {
   const chdb = await loadChdb();
   const size = Math.max(1, opts.size ?? 4);
   const idle: { session: ChdbSession; database: string | null }[] = [];
@@ -113,7 +118,17 @@ export async function openEngineSessions(opts: { path: string; size?: number }):
       if (open < size) {
         open++;
         try {
-          return { session: new chdb.Session(opts.path), database: null };
+          const session = new chdb.Session(opts.path);
+          try {
+            for (const [name, value] of Object.entries(opts.sessionSettings ?? {})) {
+              if (!IDENT.test(name) || !Number.isFinite(value)) throw new StoreError(`invalid session setting ${name}`);
+              await session.queryAsync(`SET ${name} = ${value}`, { format: 'TabSeparated' });
+            }
+          } catch (err) {
+            session.close();
+            throw err;
+          }
+          return { session, database: null };
         } catch (err) {
           open--;
           throw err;
