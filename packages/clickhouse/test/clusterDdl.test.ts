@@ -1,0 +1,97 @@
+/**
+ * The migrations render a single-node and a cluster variant from one source. The
+ * single-node variant is what `migrate` applies (for real, here); every cluster statement
+ * is parsed by the engine itself (formatQuery). No cluster runs here: Replicated engines
+ * need Keeper and the macros, Distributed tables need remote_servers.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ClickHouseStore, loadMigrations } from '../src/index.ts';
+import { renderMigrations, renderStatement, SHARDED_TABLES } from '../src/clusterDdl.ts';
+import { openTestStore } from './fixtures.ts';
+
+let store: ClickHouseStore;
+let cleanup: () => Promise<void>;
+beforeAll(async () => {
+  ({ store, cleanup } = await openTestStore());
+});
+afterAll(async () => cleanup());
+
+const CLUSTER = { kind: 'cluster', cluster: 'quaylogs' } as const;
+const migrations = loadMigrations();
+const source = migrations.flatMap((m) => m.statements);
+const cluster = renderMigrations(migrations, CLUSTER).flatMap((m) => m.statements);
+/** Statements quaylogs runs outside the migration files: the runner's record and retention. */
+const RUNTIME = [
+  `CREATE TABLE IF NOT EXISTS schema_migrations
+          (version UInt32, name String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
+          ENGINE = ReplacingMergeTree ORDER BY version`,
+  'ALTER TABLE usage_logs MODIFY SETTING ttl_only_drop_parts = 1',
+  'ALTER TABLE usage_logs MODIFY TTL toDateTime(datetime) + INTERVAL 30 DAY',
+  'ALTER TABLE usage_logs REMOVE TTL',
+];
+
+async function format(sql: string): Promise<string> {
+  const [r] = await store.query<{ f: string }>({ name: 'test.formatQuery', sql: 'SELECT formatQuery({q:String}) AS f', params: { q: sql } });
+  return r!.f;
+}
+
+const created = (stmts: string[]) =>
+  stmts.flatMap((s) => {
+    const m = /^CREATE (?:TABLE|MATERIALIZED VIEW) IF NOT EXISTS\s+(\w+)/i.exec(s);
+    return m ? [m[1]!] : [];
+  });
+
+describe('cluster DDL from one source', () => {
+  it('the single-node variant is the migrations as written, and migrate applied it for real', async () => {
+    expect(renderMigrations(migrations, { kind: 'single' })).toEqual(migrations);
+    const tables = await store.query<{ name: string }>({ name: 'test.tables', sql: 'SELECT name FROM system.tables WHERE database = currentDatabase()' });
+    const names = new Set(tables.map((t) => t.name));
+    for (const t of created(source)) expect(names, t).toContain(t);
+  });
+
+  it.each([...cluster, ...RUNTIME.flatMap((s) => renderStatement(s, CLUSTER))].map((s) => [s.split('\n')[0]!.slice(0, 90), s]))(
+    'the engine parses the cluster statement %s',
+    async (_head, sql) => {
+      const formatted = await format(sql);
+      if (!/^INSERT/i.test(sql)) expect(formatted).toContain('ON CLUSTER quaylogs');
+    },
+  );
+
+  it('facts and rollups are sharded: a Replicated local table per shard and a Distributed table under the original name', () => {
+    const sharded = Object.keys(SHARDED_TABLES);
+    for (const t of sharded) {
+      const localDdl = cluster.find((s) => s.startsWith(`CREATE TABLE IF NOT EXISTS ${t}_local ON CLUSTER quaylogs`));
+      expect(localDdl, t).toMatch(/ENGINE = Replicated(Summing)?MergeTree\('\/clickhouse\/tables\/\{shard\}\/\{database\}\/\{table\}', '\{replica\}'/);
+      expect(localDdl).not.toContain('non_replicated_deduplication_window');
+      expect(localDdl).toContain('replicated_deduplication_window = 10000');
+      const dist = cluster.find((s) => s.startsWith(`CREATE TABLE IF NOT EXISTS ${t} ON CLUSTER quaylogs AS ${t}_local`));
+      expect(dist, t).toContain(`ENGINE = Distributed('quaylogs', currentDatabase(), '${t}_local', ${SHARDED_TABLES[t]})`);
+    }
+    // Views run on each shard, from its usage_logs_local into its rollups' local tables.
+    const views = cluster.filter((s) => s.startsWith('CREATE MATERIALIZED VIEW'));
+    expect(views.length).toBe(4);
+    for (const v of views) expect(v).toMatch(/ TO usage_daily_\w+_local AS [\s\S]*FROM usage_logs_local\b/);
+    // The backfill truncates every shard's local rollup and refills it through the Distributed tables.
+    expect(cluster).toContain('TRUNCATE TABLE IF EXISTS usage_daily_namespace_local ON CLUSTER quaylogs');
+    expect(cluster.find((s) => s.startsWith('INSERT INTO usage_daily_namespace'))).toMatch(/FROM usage_logs\b/);
+  });
+
+  it('control-plane tables are one replica set across every node, with their version columns kept', () => {
+    const users = cluster.find((s) => s.startsWith('CREATE TABLE IF NOT EXISTS users ON CLUSTER quaylogs'));
+    expect(users).toContain("ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/all/{database}/{table}', '{replica}', version, is_deleted)");
+    for (const s of cluster.filter((x) => /ReplacingMergeTree/.test(x))) expect(s).not.toContain('{shard}');
+    const [record] = renderStatement(RUNTIME[0]!, CLUSTER);
+    expect(record).toContain("ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/all/{database}/{table}', '{replica}')");
+  });
+
+  it('every fact or rollup table is sharded, and every sharded table exists (a new table must choose)', () => {
+    const factTables = source.filter((s) => /ENGINE\s*=\s*(Summing|Aggregating)?MergeTree\b/.test(s)).flatMap((s) => created([s]));
+    expect(factTables.sort()).toEqual(Object.keys(SHARDED_TABLES).sort());
+  });
+
+  it('refuses a statement it has no cluster shape for, instead of running it on one node', () => {
+    expect(() => renderStatement('DROP TABLE usage_logs', CLUSTER)).toThrow(/no cluster shape/);
+    expect(() => renderStatement('CREATE TABLE IF NOT EXISTS m (x UInt8) ENGINE = Memory', CLUSTER)).toThrow(/no MergeTree-family engine/);
+    expect(() => renderStatement('SELECT 1', { kind: 'cluster', cluster: 'a; DROP' })).toThrow(/invalid cluster name/);
+  });
+});
