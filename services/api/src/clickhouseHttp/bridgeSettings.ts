@@ -39,6 +39,9 @@ const PROTOCOL = new Set([
   'http_send_progress_interval_ms',
   'cancel_http_readonly_queries_on_client_close',
   'log_comment',
+  // clickhouse-go (Grafana's data source) sends it with default_format=Native on every request;
+  // the engine answers Native in the HTTP interface's default revision.
+  'client_protocol_version',
 ]);
 
 /** Engine settings that only shape output (passed through to the statement). */
