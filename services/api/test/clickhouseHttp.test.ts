@@ -132,6 +132,22 @@ describe('ClickHouse HTTP interface: reading', () => {
     expect(lowered.text).toMatch(/^Code: 396\. DB::Exception: .*\(TOO_MANY_ROWS_OR_BYTES\)/);
   });
 
+  it('bad input gets a clear 4xx, never a 500: a header-breaking query id, a malformed parameter, an unknown format', async () => {
+    const crlf = await get('SELECT 1', ADMIN, '&query_id=' + encodeURIComponent('x\r\nset-cookie: a=b'));
+    expect(crlf.status).toBe(200);
+    expect(crlf.headers.get('x-clickhouse-query-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(crlf.headers.get('set-cookie')).toBeNull();
+    const badParam = await get('SELECT {n:UInt8}', ADMIN, '&param_n=not-a-number');
+    expect(badParam.status).toBe(400);
+    expect(badParam.text).toMatch(/^Code: \d+\. DB::Exception: /);
+    const badFormat = await get('SELECT 1', ADMIN, '&default_format=NoSuchFormat');
+    expect(badFormat.status).toBeGreaterThanOrEqual(400);
+    expect(badFormat.status).toBeLessThan(500);
+    const badPath = await fetch(`${url}/play`, { headers: ADMIN });
+    expect(badPath.status).toBe(404);
+    expect((await get('SELECT 7')).text).toBe('7\n');
+  });
+
   it('compresses the answer when asked (enable_http_compression=1)', async () => {
     const res = await fetch(`${url}/?enable_http_compression=1&query=${encodeURIComponent('SELECT number FROM numbers(500)')}`, {
       headers: { ...ADMIN, 'accept-encoding': 'gzip' },

@@ -169,25 +169,34 @@ export function createClickHouseHttpBridge(opts: ClickHouseHttpBridgeOptions): C
   }
 
   const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://bridge.invalid');
-    const queryId = url.searchParams.get('query_id') || randomUUID();
+    // A client's query id is echoed only when it is safe in a header; otherwise one is made.
+    const asked = /[?&]query_id=([^&]*)/.exec(req.url ?? '')?.[1];
+    let queryId: string = randomUUID();
+    try {
+      const decoded = asked ? decodeURIComponent(asked.replace(/\+/g, ' ')) : '';
+      if (/^[A-Za-z0-9_.:\-]{1,128}$/.test(decoded)) queryId = decoded;
+    } catch {
+      /* malformed escape: keep the generated id */
+    }
     res.setHeader('x-clickhouse-query-id', queryId);
     res.setHeader('x-clickhouse-timezone', 'UTC');
     res.setHeader('x-clickhouse-server-display-name', 'quaylogs');
-    handle(req, res, queryId).catch((err: unknown) => {
-      const e = err instanceof ClickHouseHttpError ? err : fromEngineError(err);
-      if (!(err instanceof ClickHouseHttpError)) opts.log?.warn({ err, queryId }, 'clickhouse http request failed');
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      res.writeHead(e.status, {
-        'content-type': 'text/plain; charset=UTF-8',
-        'x-clickhouse-exception-code': String(e.code),
-        ...(e.status === 401 ? { 'www-authenticate': 'Basic realm="quaylogs ClickHouse HTTP interface", charset="UTF-8"' } : {}),
+    Promise.resolve()
+      .then(() => handle(req, res, queryId))
+      .catch((err: unknown) => {
+        const e = err instanceof ClickHouseHttpError ? err : fromEngineError(err);
+        if (!(err instanceof ClickHouseHttpError)) opts.log?.warn({ err, queryId }, 'clickhouse http request failed');
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        res.writeHead(e.status, {
+          'content-type': 'text/plain; charset=UTF-8',
+          'x-clickhouse-exception-code': String(e.code),
+          ...(e.status === 401 ? { 'www-authenticate': 'Basic realm="quaylogs ClickHouse HTTP interface", charset="UTF-8"' } : {}),
+        });
+        res.end(errorBody(e.code, e.type, e.message));
       });
-      res.end(errorBody(e.code, e.type, e.message));
-    });
   });
   server.requestTimeout = Math.max(30, opts.limits.timeoutS * 2) * 1000;
 
