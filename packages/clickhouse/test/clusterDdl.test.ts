@@ -1,13 +1,18 @@
 /**
  * The migrations render a single-node and a cluster variant from one source. The
  * single-node variant is what `migrate` applies (for real, here); every cluster statement
- * is parsed by the engine itself (formatQuery). No cluster runs here: Replicated engines
- * need Keeper and the macros, Distributed tables need remote_servers.
+ * is parsed by the engine itself (formatQuery), and the cluster variant's CREATE statements
+ * are executed by the engine on a one-node cluster with an in-memory test Keeper (without
+ * their ON CLUSTER clause, which needs a server's distributed DDL queue). No real cluster
+ * runs here.
  */
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ClickHouseStore, loadMigrations } from '../src/index.ts';
 import { renderMigrations, renderStatement, SHARDED_TABLES } from '../src/clusterDdl.ts';
-import { openTestStore } from './fixtures.ts';
+import { openTestStore, TEST_BACKEND } from './fixtures.ts';
 
 let store: ClickHouseStore;
 let cleanup: () => Promise<void>;
@@ -87,6 +92,35 @@ describe('cluster DDL from one source', () => {
   it('every fact or rollup table is sharded, and every sharded table exists (a new table must choose)', () => {
     const factTables = source.filter((s) => /ENGINE\s*=\s*(Summing|Aggregating)?MergeTree\b/.test(s)).flatMap((s) => created([s]));
     expect(factTables.sort()).toEqual(Object.keys(SHARDED_TABLES).sort());
+  });
+
+  // The engine runs in-process either way; once is enough.
+  it.skipIf(TEST_BACKEND === 'server')('the engine executes the cluster variant on a one-node cluster with a test Keeper: Replicated, Distributed and views', () => {
+    const child = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'clusterDdlChild.ts')], { encoding: 'utf8', timeout: 120_000 });
+    // It reports, then ends itself with SIGKILL (the engine's exit waits on the test Keeper).
+    expect(child.signal, child.stderr).toBe('SIGKILL');
+    const report = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as {
+      dir: string;
+      ran: string[];
+      skipped: { statement: string }[];
+      tables: { name: string; engine: string; engine_full: string }[];
+      reads: Record<string, string>;
+    };
+    rmSync(report.dir, { recursive: true, force: true });
+    // Everything but the one backfill (TRUNCATE + INSERT … SELECT, writes) was executed.
+    expect(report.skipped.map((x) => x.statement.split(' ')[0])).toEqual(['TRUNCATE', 'INSERT']);
+    expect(report.ran.length + report.skipped.length).toBe(cluster.length);
+    const engines = Object.fromEntries(report.tables.map((t) => [t.name, t]));
+    for (const t of Object.keys(SHARDED_TABLES)) {
+      expect(engines[`${t}_local`]?.engine, t).toMatch(/^Replicated(Summing)?MergeTree$/);
+      expect(engines[`${t}_local`]?.engine_full, t).toContain(`'/clickhouse/tables/{shard}/quaylogs/${t}_local', '{replica}'`);
+      expect(engines[t]?.engine, t).toBe('Distributed');
+      expect(report.reads[t], t).toBe('0');
+    }
+    for (const t of ['users', 'grants', 'app_tokens', 'exports', 'export_deliveries', 'poll_checkpoints', 'import_checkpoints']) {
+      expect(engines[t]?.engine, t).toBe('ReplicatedReplacingMergeTree');
+    }
+    expect(report.tables.filter((t) => t.engine === 'MaterializedView')).toHaveLength(4);
   });
 
   it('refuses a statement it has no cluster shape for, instead of running it on one node', () => {
