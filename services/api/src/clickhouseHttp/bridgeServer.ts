@@ -212,8 +212,11 @@ export function createClickHouseHttpBridge(opts: ClickHouseHttpBridgeOptions): C
       });
     },
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
+      // Idle keep-alive connections close at once; a statement still running gets 5 s to answer.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const cut = setTimeout(() => server.closeAllConnections(), 5_000);
+      await closed;
+      clearTimeout(cut);
     },
   };
 }
