@@ -94,13 +94,16 @@ async function loadChdb(): Promise<ChdbModule> {
 
 /**
  * A pool of up to `size` sessions on `path` (the embedded store's data directory, already
- * open in this process). Statements beyond `size` wait for a free session, first come first served.
+ * open in this process). Statements beyond `size` wait for a free session, first come first served,
+ * up to `maxWaiting` of them.
  */
 export async function openEngineSessions(opts: {
   path: string;
   size?: number;
   /** Defaults each session starts with (`SET name = value`), e.g. a ClickHouse server's output defaults. */
   sessionSettings?: Record<string, number>;
+  /** Statements allowed to wait for a session (default 64); beyond, TOO_MANY_SIMULTANEOUS_QUERIES. */
+  maxWaiting?: number;
 }): Promise<EngineSessions> {
   const chdb = await loadChdb();
   const size = Math.max(1, opts.size ?? 4);
@@ -133,6 +136,12 @@ export async function openEngineSessions(opts: {
           open--;
           throw err;
         }
+      }
+      if (waiting.length >= (opts.maxWaiting ?? 64)) {
+        // Worded as the engine words it, so callers map it like any engine error.
+        throw new StoreError(
+          `Code: 202. DB::Exception: Too many simultaneous queries: ${size} running and ${waiting.length} waiting. (TOO_MANY_SIMULTANEOUS_QUERIES)`,
+        );
       }
       await new Promise<void>((resolve) => waiting.push(resolve));
     }

@@ -276,6 +276,27 @@ describe('ClickHouse HTTP interface: limits', () => {
     for (let i = 0; i < 4; i++) expect((await get(`SELECT ${i}`)).text).toBe(`${i}\n`);
   });
 
+  it('answers 503 TOO_MANY_SIMULTANEOUS_QUERIES when every session is busy and the queue is full', async () => {
+    const small = await openEngineSessions({ path: join(f.dir!, 'clickhouse'), size: 1, maxWaiting: 1 });
+    const b = createClickHouseHttpBridge({ engine: small, database: 'quaylogs', authenticate: tokenAuthenticator(f.store), guard: async (sql) => checkReadOnlySql(sql), limits: LIMITS });
+    const base = `http://127.0.0.1:${await b.listen(0, '127.0.0.1')}`;
+    try {
+      const send = (sql: string) => fetch(`${base}/`, { method: 'POST', headers: ADMIN, body: sql }).then(async (r) => ({ status: r.status, text: await r.text() }));
+      const running = send('SELECT count() FROM numbers(100000000000) WHERE number % 7 = 3');
+      await new Promise((r) => setTimeout(r, 150));
+      const queued = send('SELECT 1');
+      await new Promise((r) => setTimeout(r, 50));
+      const refused = await send('SELECT 2');
+      expect(refused.status).toBe(503);
+      expect(refused.text).toMatch(/^Code: 202\. DB::Exception: Too many simultaneous queries.*\(TOO_MANY_SIMULTANEOUS_QUERIES\)/);
+      expect((await running).status).toBe(408);
+      expect(await queued).toEqual({ status: 200, text: '1\n' });
+    } finally {
+      await b.close();
+      small.close();
+    }
+  });
+
   it('caps result rows at the configured limit', async () => {
     const res = await get('SELECT number FROM numbers(5000)');
     expect(res.status).toBe(413);

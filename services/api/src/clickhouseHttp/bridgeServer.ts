@@ -55,7 +55,7 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) throw new ClickHouseHttpError(202, 'QUERY_IS_TOO_LARGE', `The request body is larger than ${limit} bytes`, 413);
+    if (size > limit) throw new ClickHouseHttpError(229, 'QUERY_IS_TOO_LARGE', `The request body is larger than ${limit} bytes`, 413);
     chunks.push(chunk);
   }
   const raw = Buffer.concat(chunks);
@@ -65,7 +65,7 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     if (encoding === 'deflate') return inflateSync(raw, { maxOutputLength: limit });
     if (encoding === 'br') return brotliDecompressSync(raw, { maxOutputLength: limit });
   } catch (err) {
-    throw new ClickHouseHttpError(354, 'CANNOT_DECOMPRESS', `Cannot decode the ${encoding} request body: ${(err as Error).message}`, 400);
+    throw new ClickHouseHttpError(271, 'CANNOT_DECOMPRESS', `Cannot decode the ${encoding} request body: ${(err as Error).message}`, 400);
   }
   if (encoding && encoding !== 'identity') throw new ClickHouseHttpError(48, 'NOT_IMPLEMENTED', `Unknown Content-Encoding ${encoding}`, 400);
   return raw;

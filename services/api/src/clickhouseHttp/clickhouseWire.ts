@@ -37,7 +37,8 @@ export function statusFor(code: number): number {
   if (code === 164 || code === 497) return 403; // READONLY, ACCESS_DENIED
   if ([46, 47, 60, 81, 73].includes(code)) return 404; // unknown function, identifier, table, database, format
   if (code === 159 || code === 209) return 408; // TIMEOUT_EXCEEDED, SOCKET_TIMEOUT
-  if (code === 396 || code === 158 || code === 241) return 413; // result, rows-to-read or memory limit hit
+  if ([396, 158, 307, 241, 229].includes(code)) return 413; // a row, byte, memory or query-size limit hit
+  if (code === 202) return 503; // TOO_MANY_SIMULTANEOUS_QUERIES: try again
   return 400;
 }
 
