@@ -63,9 +63,12 @@ function decodeEscape(s: string, i: number): { ch: string; next: number } {
  * back into what chDB's escaping maps onto the client's exact text:
  * - string types: the decoded value (the engine decodes chDB's escaping back to it);
  * - other types (arrays, maps, tuples, numbers, dates): the engine reads chDB's output
- *   as-is, so escapes stay meaningful only inside quotes, where `\'` becomes `''`.
+ *   as-is, so escapes stay meaningful only inside quotes, where `\'` becomes `''`;
+ * - `\N` alone: NULL.
  */
-export function paramForChdb(text: string, type: string | undefined): string {
+export function paramForChdb(text: string, type: string | undefined): string | null {
+  // `\N` alone is NULL in ClickHouse's escaped text; chDB sends NULL as exactly that.
+  if (text === '\\N') return null;
   const stringLike = type !== undefined && /^(?:(?:Nullable|LowCardinality)\()*(?:String|FixedString\(\d+\)|UUID|Enum\w*\(.*\))\)*$/.test(type.replace(/\s+/g, ''));
   let out = '';
   let quoted = false;

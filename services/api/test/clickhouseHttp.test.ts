@@ -88,6 +88,14 @@ describe('ClickHouse HTTP interface: reading', () => {
         format: 'JSONEachRow',
       });
       expect(await exact.json()).toEqual([{ n: '1' }]);
+      // Any value comes back exactly as sent, whatever it holds and wherever it sits.
+      const odd = "it's a \\ back\\slash\t tab\n newline \\N 'quoted' \\' \"dq\" ünï 🐳 {x}";
+      const echo = await client.query({
+        query: 'SELECT {s:String} AS s, {a:Array(String)} AS a, {m:Map(String, String)} AS m, {n:Nullable(String)} AS n, {d:DateTime64(3)} AS d',
+        query_params: { s: odd, a: [odd, '', "'"], m: { [odd]: odd }, n: null, d: '2024-06-18 18:59:13.123' },
+        format: 'JSONEachRow',
+      });
+      expect(await echo.json()).toEqual([{ s: odd, a: [odd, '', "'"], m: { [odd]: odd }, n: null, d: '2024-06-18 18:59:13.123' }]);
       const err = await client.query({ query: 'SELECT * FROM no_such_table', format: 'JSONEachRow' }).catch((e) => e);
       expect(err).toMatchObject({ code: '60', type: 'UNKNOWN_TABLE' });
     } finally {
