@@ -30,6 +30,8 @@ export default defineConfig({
         test: {
           name: 'server-lane',
           include: ['packages/clickhouse/test/**/*.test.ts'],
+          // Every statement crosses a process and HTTP: the big-batch tests take about twice as long.
+          testTimeout: 180_000,
           env: { QUAYLOGS_TEST_BACKEND: 'server' },
         },
       },
