@@ -109,15 +109,18 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
     }
   };
 
-  let writer = open();
-  await writer.command({ query: `CREATE DATABASE IF NOT EXISTS ${opts.database}` });
+  // One statement at a time per connection, in order (the engine does so anyway), so that a
+  // connection whose statement failed is replaced before the next statement would run on it.
+  type Lane = { client: ClickHouseClient; busy: number; tail: Promise<void> };
+  const writer: Lane = { client: open(), busy: 0, tail: Promise.resolve() };
+  await writer.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${opts.database}` });
   const useDb = async (c: ClickHouseClient) => c.command({ query: `USE ${opts.database}` });
-  await useDb(writer);
-  const readers: { client: ClickHouseClient; busy: number }[] = [];
+  await useDb(writer.client);
+  const readers: Lane[] = [];
   for (let i = 0; i < Math.max(1, opts.readers ?? 2); i++) {
     const client = open();
     await useDb(client);
-    readers.push({ client, busy: 0 });
+    readers.push({ client, busy: 0, tail: Promise.resolve() });
   }
   // chDB keeps a failed statement's partial output on its connection and hands it out
   // as the start of the next result there (a failed read's rows came back as the next
@@ -129,23 +132,23 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
     void old.close().catch(() => undefined);
     return client;
   };
-  const onReader = async <T>(r: { client: ClickHouseClient }, run: (c: ClickHouseClient) => Promise<T>): Promise<T> => {
-    try {
-      return await run(r.client);
-    } catch (err) {
-      if (!closed) r.client = await fresh(r.client);
-      throw err;
-    }
+  const onLane = <T>(lane: Lane, run: (c: ClickHouseClient) => Promise<T>): Promise<T> => {
+    const result = lane.tail.then(async () => {
+      try {
+        return await run(lane.client);
+      } catch (err) {
+        if (!closed) lane.client = await fresh(lane.client).catch(() => lane.client);
+        throw err;
+      }
+    });
+    lane.tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
   };
-  const onWriter = async <T>(run: (c: ClickHouseClient) => Promise<T>): Promise<T> => {
-    const current = writer;
-    try {
-      return await run(current);
-    } catch (err) {
-      if (!closed && writer === current) writer = await fresh(current);
-      throw err;
-    }
-  };
+  const onReader = onLane;
+  const onWriter = <T>(run: (c: ClickHouseClient) => Promise<T>): Promise<T> => onLane(writer, run);
   const sessions = new Set<ChdbSession>();
   let closed = false;
 

@@ -83,6 +83,18 @@ describe(`embedded ClickHouse traps (${TEST_BACKEND} backend)`, () => {
     // Every reader fails once (each query goes to the least busy reader), then each answers its own query.
     for (let i = 0; i < 3; i++) await expect(store.query(failing)).rejects.toThrow(/boom/);
     for (let i = 0; i < 3; i++) expect(await store.query({ name: 'test.after', sql: `SELECT ${i} AS x` })).toEqual([{ x: i }]);
+    // Queries queued behind a failing one on the same connection get their own answers too.
+    const [f1, f2, g1, g2] = await Promise.allSettled([
+      store.query(failing),
+      store.query(failing),
+      store.query({ name: 'test.queued', sql: 'SELECT 11 AS x' }),
+      store.query({ name: 'test.queued', sql: 'SELECT 12 AS x' }),
+    ]);
+    expect([f1.status, f2.status]).toEqual(['rejected', 'rejected']);
+    expect([g1, g2]).toEqual([
+      { status: 'fulfilled', value: [{ x: 11 }] },
+      { status: 'fulfilled', value: [{ x: 12 }] },
+    ]);
     await expect(store.command({ name: 'test.failsWrite', sql: "INSERT INTO usage_logs (namespace) SELECT toString(throwIf(number = 70000, 'boom')) FROM numbers(100000) SETTINGS max_block_size = 1000" })).rejects.toThrow(/boom/);
     await insertUsageLogs(store, [row({ event_key: '1' })]);
     expect(await countUsageLogs(store)).toBe(1);
