@@ -80,3 +80,22 @@ export function renderStatement(sql: string, target: DdlTarget): string[] {
 export function renderMigrations(migrations: readonly Migration[], target: DdlTarget): Migration[] {
   return migrations.map((m) => ({ ...m, statements: m.statements.flatMap((s) => renderStatement(s, target)) }));
 }
+
+/**
+ * The runner's own record (`schema_migrations`, as migrate.ts creates it), so a script of
+ * rendered migrations applied by hand also records them: `quaylogs migrate` then finds them
+ * applied instead of running the single-node statements again (0008's backfill would count
+ * twice). A test keeps these columns equal to the table the runner creates.
+ */
+export const SCHEMA_MIGRATIONS_DDL = `CREATE TABLE IF NOT EXISTS schema_migrations
+(version UInt32, name String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
+ENGINE = ReplacingMergeTree ORDER BY version`;
+
+/** `schema_migrations` (rendered for the target) and one INSERT recording every migration. */
+export function renderMigrationRecords(migrations: readonly Migration[], target: DdlTarget): string[] {
+  const rows = migrations.map((m) => {
+    if (!/^\d{4}_[a-z0-9_]+$/.test(m.name) || !/^[0-9a-f]{64}$/.test(m.checksum)) throw new StoreError(`unexpected migration record ${m.name}`);
+    return `(${m.version}, '${m.name}', '${m.checksum}')`;
+  });
+  return [...renderStatement(SCHEMA_MIGRATIONS_DDL, target), `INSERT INTO schema_migrations (version, name, checksum) VALUES ${rows.join(', ')}`];
+}

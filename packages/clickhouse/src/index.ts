@@ -6,7 +6,7 @@ export type { EngineResult, EngineRun, EngineSessions } from './engineSessions.t
 export { openStore, embeddedPath } from './createStore.ts';
 export { applyRetention } from './retention.ts';
 export { migrate, loadMigrations, splitStatements, DEFAULT_MIGRATIONS_DIR } from './migrate.ts';
-export { renderMigrations, renderStatement, SHARDED_TABLES } from './clusterDdl.ts';
+export { renderMigrationRecords, renderMigrations, renderStatement, SCHEMA_MIGRATIONS_DDL, SHARDED_TABLES } from './clusterDdl.ts';
 export type { DdlTarget } from './clusterDdl.ts';
 export * from './tables/usageLogs.ts';
 export * from './tables/aggregates.ts';

@@ -10,8 +10,8 @@ import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ClickHouseStore, loadMigrations } from '../src/index.ts';
-import { renderMigrations, renderStatement, SHARDED_TABLES } from '../src/clusterDdl.ts';
+import { type ClickHouseStore, loadMigrations, migrate } from '../src/index.ts';
+import { renderMigrationRecords, renderMigrations, renderStatement, SCHEMA_MIGRATIONS_DDL, SHARDED_TABLES } from '../src/clusterDdl.ts';
 import { openTestStore, TEST_BACKEND } from './fixtures.ts';
 
 let store: ClickHouseStore;
@@ -121,6 +121,29 @@ describe('cluster DDL from one source', () => {
       expect(engines[t]?.engine, t).toBe('ReplicatedReplacingMergeTree');
     }
     expect(report.tables.filter((t) => t.engine === 'MaterializedView')).toHaveLength(4);
+  });
+
+  it('a script applied by hand records its migrations the way the runner does, so migrate applies nothing again', async () => {
+    // The record table the script creates has the columns of the table the runner created.
+    const columns = (t: string) =>
+      store.query<{ name: string; type: string; default_expression: string }>({
+        name: 'test.columns',
+        sql: 'SELECT name, type, default_expression FROM system.columns WHERE database = currentDatabase() AND table = {t:String} ORDER BY position',
+        params: { t },
+      });
+    await store.command({ name: 'test.probe', sql: SCHEMA_MIGRATIONS_DDL.replace('schema_migrations', 'schema_migrations_probe') });
+    expect(await columns('schema_migrations_probe')).toEqual(await columns('schema_migrations'));
+    await store.command({ name: 'test.dropProbe', sql: 'DROP TABLE schema_migrations_probe' });
+    const [create, insert] = renderMigrationRecords(migrations, CLUSTER);
+    expect(create).toContain("ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/all/{database}/{table}', '{replica}')");
+    await format(create!);
+    // The record INSERT, run here, leaves the runner nothing to do.
+    await store.command({ name: 'test.forgetAll', sql: 'TRUNCATE TABLE schema_migrations' });
+    await store.command({ name: 'test.record', sql: renderMigrationRecords(migrations, { kind: 'single' })[1]! });
+    expect(insert).toBe(renderMigrationRecords(migrations, { kind: 'single' })[1]);
+    const again = await migrate(store);
+    expect(again.applied).toEqual([]);
+    expect(again.alreadyApplied).toEqual(migrations.map((m) => m.name));
   });
 
   it('refuses a statement it has no cluster shape for, instead of running it on one node', () => {
