@@ -153,16 +153,46 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
     }
   };
 
-  const writer = open();
-  await writer.command({ query: `CREATE DATABASE IF NOT EXISTS ${opts.database}` });
+  // One statement at a time per connection, in order (the engine does so anyway), so that a
+  // connection whose statement failed is replaced before the next statement would run on it.
+  type Lane = { client: ClickHouseClient; busy: number; tail: Promise<void> };
+  const writer: Lane = { client: open(), busy: 0, tail: Promise.resolve() };
+  await writer.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${opts.database}` });
   const useDb = async (c: ClickHouseClient) => c.command({ query: `USE ${opts.database}` });
-  await useDb(writer);
-  const readers: { client: ClickHouseClient; busy: number }[] = [];
+  await useDb(writer.client);
+  const readers: Lane[] = [];
   for (let i = 0; i < Math.max(1, opts.readers ?? 2); i++) {
     const client = open();
     await useDb(client);
-    readers.push({ client, busy: 0 });
+    readers.push({ client, busy: 0, tail: Promise.resolve() });
   }
+  // chDB keeps a failed statement's partial output on its connection and hands it out
+  // as the start of the next result there (a failed read's rows came back as the next
+  // `SELECT 2`'s answer). A connection whose statement failed is replaced, never reused.
+  const fresh = async (old: ClickHouseClient): Promise<ClickHouseClient> => {
+    const client = open();
+    await useDb(client);
+    clients.splice(clients.indexOf(old), 1);
+    void old.close().catch(() => undefined);
+    return client;
+  };
+  const onLane = <T>(lane: Lane, run: (c: ClickHouseClient) => Promise<T>): Promise<T> => {
+    const result = lane.tail.then(async () => {
+      try {
+        return await run(lane.client);
+      } catch (err) {
+        if (!closed) lane.client = await fresh(lane.client).catch(() => lane.client);
+        throw err;
+      }
+    });
+    lane.tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  };
+  const onReader = onLane;
+  const onWriter = <T>(run: (c: ClickHouseClient) => Promise<T>): Promise<T> => onLane(writer, run);
   const sessions = new Set<ChdbSession>();
   let closed = false;
 
@@ -176,12 +206,14 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
       const r = pickReader();
       r.busy++;
       try {
-        const rs = await r.client.query({
-          query: selectSql(spec, opts.queryTimeoutS),
-          query_params: spec.params ?? {},
-          format: 'JSONEachRow',
+        return await onReader(r, async (client) => {
+          const rs = await client.query({
+            query: selectSql(spec, opts.queryTimeoutS),
+            query_params: spec.params ?? {},
+            format: 'JSONEachRow',
+          });
+          return (await rs.json()) as T[];
         });
-        return (await rs.json()) as T[];
       } finally {
         r.busy--;
       }
@@ -210,19 +242,19 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
 
     async command(spec: QuerySpec): Promise<void> {
       const sql = spec.settings ? selectSql({ ...spec, settings: spec.settings }) : spec.sql;
-      await writer.command({ query: sql, query_params: spec.params ?? {} });
+      await onWriter((w) => w.command({ query: sql, query_params: spec.params ?? {} }));
     },
 
     async insert(spec: InsertSpec): Promise<void> {
       if (spec.rows.length === 0) return;
-      await writer.exec({ query: insertSql(spec.table, spec.dedupToken), values: toJsonLines(spec.rows) as unknown as Readable });
+      await onWriter((w) => w.exec({ query: insertSql(spec.table, spec.dedupToken), values: toJsonLines(spec.rows) as unknown as Readable }));
     },
 
     async insertStream(spec: StreamInsertSpec) {
       let rows = 0;
       let bytes = 0;
       for await (const batch of lineBatches(spec.source, spec.batchBytes ?? 16 * 1024 * 1024)) {
-        await writer.exec({ query: insertSql(spec.table), values: batch.text as unknown as Readable });
+        await onWriter((w) => w.exec({ query: insertSql(spec.table), values: batch.text as unknown as Readable }));
         rows += batch.rows;
         bytes += batch.text.length;
         spec.onProgress?.({ rows, bytes });
@@ -234,8 +266,7 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
       if (closed) return false;
       try {
         const r = pickReader();
-        const rs = await r.client.query({ query: 'SELECT 1 AS ok', format: 'JSONEachRow' });
-        await rs.json();
+        await onReader(r, async (client) => (await client.query({ query: 'SELECT 1 AS ok', format: 'JSONEachRow' })).json());
         return true;
       } catch {
         return false;

@@ -1,9 +1,13 @@
 export * from './store.ts';
 export { openEmbeddedStore } from './embedded.ts';
 export { openServerStore } from './server.ts';
+export { openEngineSessions, paramForChdb, placeholderTypes } from './engineSessions.ts';
+export type { EngineResult, EngineRun, EngineSessions } from './engineSessions.ts';
 export { openStore, embeddedPath } from './createStore.ts';
 export { applyRetention } from './retention.ts';
 export { migrate, loadMigrations, splitStatements, DEFAULT_MIGRATIONS_DIR } from './migrate.ts';
+export { renderMigrationRecords, renderMigrations, renderStatement, SCHEMA_MIGRATIONS_DDL, SHARDED_TABLES } from './clusterDdl.ts';
+export type { DdlTarget } from './clusterDdl.ts';
 export * from './tables/usageLogs.ts';
 export * from './tables/aggregates.ts';
 export * from './tables/usageLogOffsets.ts';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { UsageLogRow } from '@quaylogs/core';
 import { type ClickHouseStore, countUsageLogs, insertUsageLogs, listUsageLogs, migrate } from '../src/index.ts';
-import { openTestStore, resetStore } from './fixtures.ts';
+import { openTestStore, resetStore, TEST_BACKEND } from './fixtures.ts';
 import { row as baseRow } from '../../core/test/fixtures.ts';
 
 let store: ClickHouseStore;
@@ -23,7 +23,11 @@ function row(over: Partial<UsageLogRow> = {}): UsageLogRow {
   return baseRow({ source: 'test', namespace: 'acme', repository: 'web', kind: 'pull_repo', performer: 'alice', ip: '10.0.0.1', datetime: '2024-06-18 18:59:13.000', ...over });
 }
 
-describe('embedded ClickHouse traps', () => {
+describe(`embedded ClickHouse traps (${TEST_BACKEND} backend)`, () => {
+  it('runs on the backend the lane asks for', () => {
+    expect(store.backend).toBe(TEST_BACKEND);
+  });
+
   it('a dedup token on one insert does not leak into the next insert on the same connection', async () => {
     await insertUsageLogs(store, [row({ event_key: '1' })], 'batch-a');
     await insertUsageLogs(store, [row({ event_key: '2' })]);
@@ -72,6 +76,28 @@ describe('embedded ClickHouse traps', () => {
       sql: 'SELECT event_key, count() OVER () AS n, toUInt64(18446744073709551615) AS big FROM usage_logs',
     });
     expect(r).toEqual({ event_key: max, n: '1', big: '18446744073709551615' });
+  });
+
+  it('a failed read or write leaves nothing behind: the next answers on those connections are exactly theirs', async () => {
+    const failing = { name: 'test.fails', sql: "SELECT throwIf(number = 70000, 'boom') AS t FROM numbers(100000)", settings: { max_block_size: 1000 } };
+    // Every reader fails once (each query goes to the least busy reader), then each answers its own query.
+    for (let i = 0; i < 3; i++) await expect(store.query(failing)).rejects.toThrow(/boom/);
+    for (let i = 0; i < 3; i++) expect(await store.query({ name: 'test.after', sql: `SELECT ${i} AS x` })).toEqual([{ x: i }]);
+    // Queries queued behind a failing one on the same connection get their own answers too.
+    const [f1, f2, g1, g2] = await Promise.allSettled([
+      store.query(failing),
+      store.query(failing),
+      store.query({ name: 'test.queued', sql: 'SELECT 11 AS x' }),
+      store.query({ name: 'test.queued', sql: 'SELECT 12 AS x' }),
+    ]);
+    expect([f1.status, f2.status]).toEqual(['rejected', 'rejected']);
+    expect([g1, g2]).toEqual([
+      { status: 'fulfilled', value: [{ x: 11 }] },
+      { status: 'fulfilled', value: [{ x: 12 }] },
+    ]);
+    await expect(store.command({ name: 'test.failsWrite', sql: "INSERT INTO usage_logs (namespace) SELECT toString(throwIf(number = 70000, 'boom')) FROM numbers(100000) SETTINGS max_block_size = 1000" })).rejects.toThrow(/boom/);
+    await insertUsageLogs(store, [row({ event_key: '1' })]);
+    expect(await countUsageLogs(store)).toBe(1);
   });
 
   it('answers a small query while a heavy one runs (separate read connections)', async () => {
@@ -123,7 +149,7 @@ describe('embedded ClickHouse traps', () => {
     expect(await countUsageLogs(store)).toBe(n);
   });
 
-  it('a second process on the same data directory fails with one clear line', () => {
+  it.skipIf(TEST_BACKEND === 'server')('a second process on the same data directory fails with one clear line', () => {
     const script = `
       import { openEmbeddedStore } from ${JSON.stringify(join(process.cwd(), 'packages/clickhouse/src/index.ts'))};
       try { await openEmbeddedStore({ path: ${JSON.stringify(join(dir, 'clickhouse'))}, database: 'quaylogs' }); console.log('opened'); }

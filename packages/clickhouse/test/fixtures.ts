@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ClickHouseStore, migrate, openEmbeddedStore } from '../src/index.ts';
+import { type ClickHouseStore, migrate, openEmbeddedStore, openServerStore } from '../src/index.ts';
 
 export const MUTABLE_TABLES = [
   'usage_logs',
@@ -26,8 +26,30 @@ export const MUTABLE_TABLES = [
   'export_schedule_runs',
 ];
 
+/**
+ * Which backend the store-level tests run on: `embedded` (default), or `server` — the
+ * server backend (@clickhouse/client over HTTP) against the server lane, the real engine
+ * in a separate process (QUAYLOGS_TEST_BACKEND=server, the `server-lane` vitest project).
+ */
+export const TEST_BACKEND: 'embedded' | 'server' = process.env.QUAYLOGS_TEST_BACKEND === 'server' ? 'server' : 'embedded';
+
 export async function openTestStore(): Promise<{ store: ClickHouseStore; dir: string; cleanup: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'quaylogs-test-'));
+  if (TEST_BACKEND === 'server') {
+    const { startServerLane } = await import('../../../test/server-lane/serverLane.ts');
+    const lane = await startServerLane();
+    const store = await openServerStore({ url: lane.clickhouseUrl, database: 'quaylogs' });
+    await migrate(store);
+    return {
+      store,
+      dir,
+      cleanup: async () => {
+        await store.close();
+        await lane.stop();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
   const store = await openEmbeddedStore({ path: join(dir, 'clickhouse'), database: 'quaylogs' });
   await migrate(store);
   return {

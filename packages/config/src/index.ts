@@ -67,6 +67,13 @@ export const configSchema = z.object({
   QUAYLOGS_QUERY_TIMEOUT_S: z.coerce.number().int().min(1).default(30).describe('max_execution_time for API queries, in seconds.'),
   QUAYLOGS_TRUST_PROXY: bool.default(false).describe('Trust X-Forwarded-* headers (behind a load balancer).'),
 
+  // ---- ClickHouse's HTTP interface over the embedded store (BI tools) ----
+  QUAYLOGS_CLICKHOUSE_HTTP_PORT: port
+    .optional()
+    .describe("Serve ClickHouse's HTTP interface for the embedded store on this port (on QUAYLOGS_HOST), read-only, for superusers (user name + app token). Unset: off."),
+  QUAYLOGS_CLICKHOUSE_HTTP_MAX_ROWS: z.coerce.number().int().min(1).default(1_000_000).describe('max_result_rows of a query through the ClickHouse HTTP interface (clients may lower it, not raise it).'),
+  QUAYLOGS_CLICKHOUSE_HTTP_TIMEOUT_S: z.coerce.number().int().min(1).default(60).describe('max_execution_time, in seconds, of a query through the ClickHouse HTTP interface.'),
+
   // ---- Redis: queues and the ingest stream ----
   REDIS_URL: z
     .string()

@@ -75,7 +75,10 @@ const SELECT_NODES = new Set(['SelectWithUnionQuery', 'SelectQuery', 'SelectInte
 const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** `kind`: a SELECT (streams) or a small catalog statement (DESCRIBE, SHOW TABLES: answered whole). */
-export type GuardResult = { ok: true; sql: string; kind: 'select' | 'catalog' } | { ok: false; reason: string };
+export type GuardResult =
+  | { ok: true; sql: string; kind: 'select' | 'catalog' }
+  /** `engine`: the engine could not parse the text or bind its parameters (a malformed statement, not a forbidden one). */
+  | { ok: false; reason: string; engine?: true };
 
 interface AstNode {
   kind: string;
@@ -102,8 +105,27 @@ export function parseExplainAst(lines: readonly string[]): AstNode[] {
   return roots;
 }
 
+/**
+ * The catalog tables BI tools read to browse a schema (Grafana's ClickHouse data source,
+ * Metabase, DBeaver): names, columns and types only. The ClickHouse HTTP interface allows
+ * them besides the documented tables; the SQL route does not need them.
+ */
+export const BI_CATALOG_TABLES: ReadonlySet<string> = new Set(['system.databases', 'system.tables', 'system.columns']);
+
+export interface GuardOptions {
+  /** Qualified tables (`system.tables`) allowed besides the documented ones. */
+  extraTables?: ReadonlySet<string>;
+  /**
+   * Runs `EXPLAIN AST <sql>` and returns its lines, for a caller whose `{name:Type}` values
+   * must reach the engine exactly as its client sent them (the ClickHouse HTTP interface).
+   * Default: the store, without parameters.
+   */
+  explainAst?: (sql: string) => Promise<string[]>;
+}
+
 interface Catalog {
   database: string;
+  extraTables: ReadonlySet<string>;
   /** Tables that exist in the store's database (a statement may not read the undocumented ones). */
   tables: Set<string>;
   /** Lower-cased names of table functions the engine knows. */
@@ -111,20 +133,21 @@ interface Catalog {
 }
 
 /** Read for every statement (two small queries): a table created since is never mistaken for a WITH name. */
-async function loadCatalog(store: ClickHouseStore): Promise<Catalog> {
+async function loadCatalog(store: ClickHouseStore, opts: GuardOptions): Promise<Catalog> {
   const [tables, fns] = await Promise.all([
     store.query<{ name: string }>({ name: 'sqlGuard.tables', sql: 'SELECT name FROM system.tables WHERE database = currentDatabase()' }),
     store.query<{ name: string }>({ name: 'sqlGuard.tableFunctions', sql: 'SELECT name FROM system.table_functions' }),
   ]);
   return {
     database: store.database,
+    extraTables: opts.extraTables ?? new Set(),
     tables: new Set(tables.map((t) => t.name)),
     tableFunctions: new Set(fns.map((f) => f.name.toLowerCase())),
   };
 }
 
 function tableAllowed(name: string, cat: Catalog, allowOwnNames: boolean): boolean {
-  if (SQL_TABLES.has(name)) return true;
+  if (SQL_TABLES.has(name) || cat.extraTables.has(name)) return true;
   const dot = name.indexOf('.');
   if (dot !== -1) return name.slice(0, dot) === cat.database && SQL_TABLES.has(name.slice(dot + 1));
   // An unqualified name that is no table of the store: a name the statement defines (WITH x AS (…)).
@@ -221,7 +244,7 @@ function engineMessage(err: unknown): string {
  * refused (a caller's error: answer 4xx). Rejects only when the store itself
  * fails (unreachable), never for anything in `text`.
  */
-export async function guardReadOnlySql(store: ClickHouseStore, text: string): Promise<GuardResult> {
+export async function guardReadOnlySql(store: ClickHouseStore, text: string, opts: GuardOptions = {}): Promise<GuardResult> {
   if (text.trim() === '') return { ok: false, reason: 'the query is empty' };
   if (!isWellFormedText(text)) return { ok: false, reason: 'the query is not valid Unicode' };
   let sql: string;
@@ -229,18 +252,22 @@ export async function guardReadOnlySql(store: ClickHouseStore, text: string): Pr
     const [row] = await store.query<{ q: string }>({ name: 'sqlGuard.format', sql: 'SELECT formatQuery({text:String}) AS q', params: { text } });
     sql = (row?.q ?? '').trim();
   } catch (err) {
-    return { ok: false, reason: engineMessage(err) };
+    return { ok: false, reason: engineMessage(err), engine: true };
   }
   if (sql === '') return { ok: false, reason: 'the query is empty' };
-  const cat = await loadCatalog(store);
+  const cat = await loadCatalog(store, opts);
   const meta = checkMeta(sql, cat);
   if (meta !== undefined) return meta === null ? { ok: true, sql, kind: 'catalog' } : { ok: false, reason: meta };
   let roots: AstNode[];
   try {
-    const rows = await store.query<{ explain: string } | string>({ name: 'sqlGuard.ast', sql: `EXPLAIN AST ${sql}`, settings: { readonly: 1 } });
-    roots = parseExplainAst(rows.map((r) => (typeof r === 'string' ? r : r.explain)));
+    const lines = opts.explainAst
+      ? await opts.explainAst(sql)
+      : (await store.query<{ explain: string } | string>({ name: 'sqlGuard.ast', sql: `EXPLAIN AST ${sql}`, settings: { readonly: 1 } })).map((r) =>
+          typeof r === 'string' ? r : r.explain,
+        );
+    roots = parseExplainAst(lines);
   } catch (err) {
-    return { ok: false, reason: engineMessage(err) };
+    return { ok: false, reason: engineMessage(err), engine: true };
   }
   const reason = withoutStoreClauses(roots) ?? checkTree(roots, cat);
   return reason ? { ok: false, reason } : { ok: true, sql, kind: 'select' };

@@ -19,6 +19,8 @@ export const SECRET = 'test-secret-for-page-tokens-0123456789';
 
 export interface ApiFixture {
   store: ClickHouseStore;
+  /** The test's data directory (the embedded engine lives in its `clickhouse/`). */
+  dir?: string;
   app: FastifyInstance;
   ctx: AppContext;
   url: string;
@@ -27,7 +29,7 @@ export interface ApiFixture {
 }
 
 export async function startApi(env: Record<string, string> = {}, extra: Partial<BuildAppOptions> = {}): Promise<ApiFixture> {
-  const { store, cleanup } = await openTestStore();
+  const { store, dir, cleanup } = await openTestStore();
   const config = loadConfig({ QUAYLOGS_BOOTSTRAP_TOKEN: ADMIN_TOKEN, QUAYLOGS_SECRET: SECRET, ...env });
   const { app, ctx } = await buildApp({ store, config, secret: SECRET, ...extra });
   await ensureBootstrapAdmin(ctx, ADMIN_TOKEN);
@@ -35,6 +37,7 @@ export async function startApi(env: Record<string, string> = {}, extra: Partial<
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   return {
     store,
+    dir,
     app,
     ctx,
     url,

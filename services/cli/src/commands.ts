@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdhocSqlError, DEFAULT_ADHOC_LIMITS, runAdhocSql, SQL_MAX_ROWS } from '@quaylogs/api';
 import { pino } from 'pino';
-import { applyRetention, type ClickHouseStore, migrate, openStore, StoreError, StoreLockedError } from '@quaylogs/clickhouse';
+import { applyRetention, type ClickHouseStore, loadMigrations, migrate, openStore, renderMigrationRecords, renderMigrations, StoreError, StoreLockedError } from '@quaylogs/clickhouse';
 import { ConfigError, loadConfig, type QuaylogsConfig } from '@quaylogs/config';
 import { loadDemo, storeIsEmpty } from './demoLoad.ts';
 import { rowProgress } from './progress.ts';
@@ -145,6 +145,25 @@ export async function runMigrate(): Promise<void> {
   await applyRetention(store, cfg.QUAYLOGS_RETENTION_DAYS);
   process.stdout.write(`${res.applied.length} applied, ${res.alreadyApplied.length} already applied\n`);
   await store.close();
+}
+
+/** `quaylogs migrate --print-cluster NAME`: the cluster variant of every migration, for review or clickhouse-client. */
+export function printClusterDdl(cluster: string): void {
+  let rendered;
+  let records;
+  try {
+    const migrations = loadMigrations();
+    rendered = renderMigrations(migrations, { kind: 'cluster', cluster });
+    records = renderMigrationRecords(migrations, { kind: 'cluster', cluster });
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  for (const m of rendered) {
+    process.stdout.write(`-- ${m.name}\n`);
+    for (const s of m.statements) process.stdout.write(`${s};\n\n`);
+  }
+  process.stdout.write('-- record them, so that `quaylogs migrate` finds them applied\n');
+  for (const s of records) process.stdout.write(`${s};\n\n`);
 }
 
 export async function runDemo(opts: { rows: number; seed: number; force: boolean }): Promise<void> {

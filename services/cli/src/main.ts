@@ -3,7 +3,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { describeConfig } from '@quaylogs/config';
-import { config, open, runDemo, runMigrate, runRoles, runSql, runUp, serverGet } from './commands.ts';
+import { config, open, printClusterDdl, runDemo, runMigrate, runRoles, runSql, runUp, serverGet } from './commands.ts';
 import {
   runDeadletterList,
   runDeadletterReplay,
@@ -57,7 +57,11 @@ program
   .option('--roles <roles>', 'comma-separated roles', 'loader,poller,exporter')
   .action((opts) => runRoles(opts.roles, {}));
 
-program.command('migrate').description('Apply pending ClickHouse migrations and exit.').action(runMigrate);
+program
+  .command('migrate')
+  .description('Apply pending ClickHouse migrations and exit.')
+  .option('--print-cluster <cluster>', "print the migrations' cluster variant (ON CLUSTER, Replicated, Distributed) for this cluster and exit, applying nothing")
+  .action((opts: { printCluster?: string }) => (opts.printCluster !== undefined ? printClusterDdl(opts.printCluster) : runMigrate()));
 
 program
   .command('demo')

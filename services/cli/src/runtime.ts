@@ -13,6 +13,7 @@ import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, createMetrics, ensureBootstrapAdmin, exportsPlugin, hecPlugin, ingestStatusPlugin, LogPageCache, parseHecTokens, pipelinePlugin } from '@quaylogs/api';
 import { consolePlugin } from '@quaylogs/console';
+import { startClickHouseHttp } from './clickhouseHttp.ts';
 import type { AppContext, AuditWriter } from '@quaylogs/api';
 import type { ClickHouseStore } from '@quaylogs/clickhouse';
 import type { QuaylogsConfig } from '@quaylogs/config';
@@ -215,6 +216,10 @@ export async function startRoles(opts: {
     const addr = app.server.address();
     port = typeof addr === 'object' && addr ? addr.port : cfg.QUAYLOGS_PORT;
   }
+  // ClickHouse's HTTP interface for BI tools: after the API (it shares its identity tables),
+  // stopped before the workers (see the reverse order below).
+  const clickhouseHttp = await startClickHouseHttp({ cfg, store, log });
+  if (clickhouseHttp) stops.push({ name: 'clickhouse http', stop: () => clickhouseHttp.close() });
 
   const delay = <T>(ms: number, value: T) => new Promise<T>((r) => setTimeout(r, ms, value).unref());
   const pingWithin = (r: typeof producer, ms: number) =>
