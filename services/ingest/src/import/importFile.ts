@@ -297,6 +297,7 @@ export async function importFile(opts: ImportFileOptions): Promise<ImportFileRes
     try {
       await save();
     } catch (err) {
+      // eslint-disable-next-line no-unsafe-finally -- deliberate: a failed save surfaces unless an earlier error already does
       if (!failed) throw err;
     }
   }
