@@ -1,5 +1,5 @@
 /**
- * Log exports (compat spec §3) and their quaylogs extensions:
+ * Log exports (docs/compatibility.md) and their quaylogs extensions:
  * - POST /api/v1/{user | organization/{org} | repository/{ns}/{repo}}/exportlogs — Quay's
  *   request, checks, audit entries and `{"export_id"}` answer; the export runs as a job;
  * - GET /api/v1/exportlogs/{export_id} — what happened to an export;

@@ -1,6 +1,6 @@
 /**
  * Splunk HTTP Event Collector receiver: quaylogs is the collector Quay's `splunk_hec`
- * log producer posts to (compat spec §5.2). It is not Quay's API, so its routes are
+ * log producer posts to (docs/compatibility.md). It is not Quay's API, so its routes are
  * registered with plain `app.route` and never appear in discovery.
  *
  * - `POST /services/collector/event` (also `/services/collector`, `/services/collector/event/1.0`)
@@ -272,7 +272,7 @@ export function hecEventToRow(envelope: unknown, index: number, source: string, 
     ip: text(ev, 'ip', index),
     datetime: toChDateTime(new Date(at)),
     metadata: metadataText(ev, index),
-    // Quay never retries a POST: every accepted event is a distinct entry (DESIGN.md).
+    // Quay never retries a POST: every accepted event is a distinct entry (docs/architecture.md).
     event_key: randomEventKey(),
     request_url: text(ev, 'request_url', index),
     http_method: text(ev, 'http_method', index),
