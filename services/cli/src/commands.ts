@@ -5,15 +5,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkReadOnlySql } from '@quaylogs/api';
-import { pino } from 'pino';
-import { applyRetention, type ClickHouseStore, migrate, openStore, StoreError, StoreLockedError } from '@quaylogs/clickhouse';
+import { applyRetention, type ClickHouseStore, loadMigrations, migrate, openStore, StoreError, StoreLockedError } from '@quaylogs/clickhouse';
 import { ConfigError, loadConfig, type QuaylogsConfig } from '@quaylogs/config';
 import { loadDemo, storeIsEmpty } from './demoLoad.ts';
 import { rowProgress } from './progress.ts';
 import { loadOrCreateAdminToken, loadOrCreateSecret } from './secret.ts';
 import { printRows } from './table.ts';
 import { RedisUnavailableError } from './localRedis.ts';
+import { createLogger } from './logger.ts';
 import { parseRoles, type Role, type Running, startRoles } from './runtime.ts';
+import { readServerFile, removeServerFile, writeServerFile } from './serverFile.ts';
 
 export function fail(message: string): never {
   process.stderr.write(`quaylogs: ${message}\n`);
@@ -96,7 +97,7 @@ async function serve(opts: { demoRows: number; seed: number; port?: number; role
     bootstrapToken = admin.token;
     tokenNote = `superuser \`admin\` token is in ${admin.file} (set QUAYLOGS_BOOTSTRAP_TOKEN to choose it)`;
   }
-  const log = pino({ level: cfg.QUAYLOGS_LOG_LEVEL, redact: ['authorization', '*.authorization', 'token', '*.token'] });
+  const log = createLogger(cfg);
   let running: Running;
   try {
     running = await startRoles({ cfg, store, secret, roles, log, bootstrapToken });
@@ -107,6 +108,12 @@ async function serve(opts: { demoRows: number; seed: number; port?: number; role
     fail(`cannot start: ${(err as Error).message}`);
   }
   const where = running.port !== null ? `serving http://${cfg.QUAYLOGS_HOST}:${running.port}` : 'running';
+  if (running.port !== null) {
+    // Where one-shot commands (sql, status, import, demo, purge) find this server.
+    const host = cfg.QUAYLOGS_HOST === '0.0.0.0' || cfg.QUAYLOGS_HOST === '::' ? '127.0.0.1' : cfg.QUAYLOGS_HOST;
+    const urlHost = host.includes(':') ? `[${host}]` : host;
+    writeServerFile(cfg.QUAYLOGS_DATA_DIR, { url: `http://${urlHost}:${running.port}`, roles });
+  }
   process.stderr.write(`quaylogs is ${where} (roles ${roles.join(', ')}; ${store.backend} ClickHouse); ${tokenNote}\n`);
 
   let stopping = false;
@@ -120,6 +127,7 @@ async function serve(opts: { demoRows: number; seed: number; port?: number; role
     }, cfg.QUAYLOGS_SHUTDOWN_TIMEOUT_MS);
     deadline.unref();
     running.beginShutdown(); // readiness fails first
+    removeServerFile(cfg.QUAYLOGS_DATA_DIR);
     await running.stop(); // HTTP drains, workers finish, the loader flushes, Redis closes
     await store.close(); // then the store
     clearTimeout(deadline);
@@ -129,13 +137,36 @@ async function serve(opts: { demoRows: number; seed: number; port?: number; role
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
-export async function runMigrate(): Promise<void> {
+export async function runMigrate(opts: { url?: string; token?: string } = {}): Promise<void> {
   const cfg = config();
-  const store = await openOrFail(cfg);
+  let store: ClickHouseStore;
+  try {
+    store = await openStore(cfg);
+  } catch (err) {
+    if (err instanceof StoreLockedError) return migrateStatusViaServer(cfg, opts);
+    if (err instanceof StoreError) fail(err.message);
+    fail(`cannot reach ClickHouse: ${(err as Error).message}`);
+  }
   const res = await migrate(store, { log: (l) => process.stdout.write(`${l}\n`) });
   await applyRetention(store, cfg.QUAYLOGS_RETENTION_DAYS);
   process.stdout.write(`${res.applied.length} applied, ${res.alreadyApplied.length} already applied\n`);
   await store.close();
+}
+
+/**
+ * `migrate` while `up` holds the embedded store: `up` applies every migration when it
+ * starts, so this reports what the running server has applied and what a restart would add.
+ */
+async function migrateStatusViaServer(cfg: QuaylogsConfig, opts: { url?: string; token?: string }): Promise<void> {
+  const rows = (await sqlViaServer(cfg, 'SELECT name FROM schema_migrations FINAL ORDER BY version', opts)) as { name: string }[];
+  const applied = new Set(rows.map((r) => r.name));
+  const pending = loadMigrations().filter((m) => !applied.has(m.name)).map((m) => m.name);
+  const who = `the running quaylogs at ${serverUrl(cfg, opts)} holds the embedded store`;
+  if (pending.length === 0) {
+    process.stdout.write(`0 applied, ${applied.size} already applied (${who}; it migrated when it started)\n`);
+    return;
+  }
+  fail(`${who} and lacks ${pending.length} migration(s): ${pending.join(', ')}; restart it (\`quaylogs up\` migrates at start)`);
 }
 
 export async function runDemo(opts: { rows: number; seed: number; force: boolean }): Promise<void> {
@@ -179,6 +210,15 @@ export async function runSql(query: string, opts: { json: boolean; url?: string;
   printRows(rows, opts.json);
 }
 
+/** --url, else what the running server wrote to data/server.json, else QUAYLOGS_HOST:QUAYLOGS_PORT. */
+export function serverUrl(cfg: QuaylogsConfig, opts: { url?: string }): string {
+  if (opts.url) return opts.url.replace(/\/+$/, '');
+  const running = readServerFile(cfg.QUAYLOGS_DATA_DIR);
+  if (running) return running.url;
+  const host = cfg.QUAYLOGS_HOST === '0.0.0.0' ? '127.0.0.1' : cfg.QUAYLOGS_HOST;
+  return `http://${host}:${cfg.QUAYLOGS_PORT}`;
+}
+
 /** Calls a running quaylogs as the superuser (the embedded store is held by it). */
 async function callServer(
   cfg: QuaylogsConfig,
@@ -187,8 +227,7 @@ async function callServer(
   opts: { url?: string; token?: string },
   body?: unknown,
 ): Promise<unknown> {
-  const host = cfg.QUAYLOGS_HOST === '0.0.0.0' ? '127.0.0.1' : cfg.QUAYLOGS_HOST;
-  const url = (opts.url ?? `http://${host}:${cfg.QUAYLOGS_PORT}`).replace(/\/+$/, '');
+  const url = serverUrl(cfg, opts);
   const tokenFile = join(cfg.QUAYLOGS_DATA_DIR, 'admin-token');
   const token =
     opts.token ?? cfg.QUAYLOGS_BOOTSTRAP_TOKEN ?? (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : undefined);
@@ -202,7 +241,10 @@ async function callServer(
       signal: AbortSignal.timeout(120_000),
     });
   } catch (err) {
-    fail(`the embedded store is held by another process and ${url} does not answer: ${(err as Error).message}`);
+    fail(
+      `the embedded store is held by another process and ${url} does not answer (${(err as Error).message}); ` +
+        'give the running server with --url, or stop it',
+    );
   }
   const parsed = (await res.json().catch(() => ({}))) as { detail?: string; message?: string };
   if (!res.ok) fail(`${res.status}: ${parsed.detail ?? parsed.message ?? 'request failed'}`);

@@ -22,6 +22,7 @@ import {
 import { type Redis, redisForWorkers } from '@quaylogs/queue';
 import { fail } from './commands.ts';
 import { type LocalRedis, startLocalRedis } from './localRedis.ts';
+import { humanDuration } from './humanize.ts';
 import { rowProgress } from './progress.ts';
 
 /** Redis for one-shot commands: REDIS_URL, else the socket of the redis-server `up` started. */
@@ -185,7 +186,7 @@ export async function runStatus(
   if (s.sources.length === 0) process.stdout.write('no sources have sent entries yet\n');
   for (const src of s.sources) {
     process.stdout.write(
-      `${src.source}: last entry ${src.last_entry_time} (lag ${Math.round(src.lag_seconds)} s), ${src.entries_last_hour} entries in the last hour\n`,
+      `${src.source}: last entry ${src.last_entry_time} (lag ${humanDuration(src.lag_seconds)}), ${src.entries_last_hour} entries in the last hour\n`,
     );
   }
 }

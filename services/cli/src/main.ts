@@ -1,6 +1,7 @@
 /**
  * The `quaylogs` command.
  */
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { describeConfig } from '@quaylogs/config';
 import { config, open, runDemo, runMigrate, runRoles, runSql, runUp, serverGet } from './commands.ts';
@@ -18,8 +19,11 @@ function positiveInt(value: string): number {
   return n;
 }
 
+const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command()
   .name('quaylogs')
+  .version(version, '-V, --version', 'print the quaylogs version')
   .description("A usage-log warehouse for Red Hat Quay: collects Quay's usage logs, keeps them in ClickHouse, answers Quay's logs API.")
   .showHelpAfterError()
   .addHelpText(
@@ -49,7 +53,12 @@ program
   .option('--roles <roles>', 'comma-separated roles', 'loader,poller,exporter')
   .action((opts) => runRoles(opts.roles, {}));
 
-program.command('migrate').description('Apply pending ClickHouse migrations and exit.').action(runMigrate);
+program
+  .command('migrate')
+  .description('Apply pending ClickHouse migrations and exit. While `quaylogs up` holds the embedded store, report what it applied (it migrates at start).')
+  .option('--url <url>', 'base URL of a running quaylogs (default: data/server.json, then QUAYLOGS_HOST:QUAYLOGS_PORT)')
+  .option('--token <token>', 'superuser token')
+  .action((opts: { url?: string; token?: string }) => runMigrate(opts));
 
 program
   .command('demo')
@@ -64,7 +73,7 @@ program
   .description('Run one read-only SQL statement. While `quaylogs up` holds the embedded store, it goes through the running server.')
   .argument('<query>', 'SELECT … (also WITH, SHOW, DESCRIBE, EXPLAIN)')
   .option('--json', 'print rows as JSON lines instead of a table', false)
-  .option('--url <url>', 'base URL of a running quaylogs (default http://QUAYLOGS_HOST:QUAYLOGS_PORT)')
+  .option('--url <url>', 'base URL of a running quaylogs (default: data/server.json, then QUAYLOGS_HOST:QUAYLOGS_PORT)')
   .option('--token <token>', 'bearer token of a superuser (default QUAYLOGS_BOOTSTRAP_TOKEN or data/admin-token)')
   .action(runSql);
 

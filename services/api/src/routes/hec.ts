@@ -32,6 +32,8 @@ export interface HecDeps {
   maxBodyBytes: number;
   /** Clock for the timestamp sanity window (tests). */
   now?: () => number;
+  /** Called for every refused request (metrics); `-` as source when the token named none. */
+  onReject?: (source: string, code: number) => void;
 }
 
 export const HEC_EVENT_PATHS = ['/services/collector/event', '/services/collector', '/services/collector/event/1.0'];
@@ -323,7 +325,18 @@ export function hecPlugin(deps: HecDeps): (app: FastifyInstance, ctx: AppContext
       hec.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: deps.maxBodyBytes }, (_req, body, done) => done(null, body));
 
       hec.setErrorHandler((err: FastifyError, req, reply) => {
-        if (err instanceof HecError) return sendHec(reply, err.reply, err.eventNumber);
+        if (err instanceof HecError) {
+          // Splunk's body carries only a code; the reason goes to the log, for the operator.
+          let source = '-';
+          try {
+            source = deps.tokens.get(hecToken(req)) ?? '-';
+          } catch {
+            /* no usable credential: no source */
+          }
+          req.log.warn({ source, code: err.reply.code, event: err.eventNumber, reason: err.message }, 'hec: request refused');
+          deps.onReject?.(source, err.reply.code);
+          return sendHec(reply, err.reply, err.eventNumber);
+        }
         if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
           const length = Number(req.headers['content-length']);
           return tooLarge(reply, Number.isFinite(length) && length > deps.maxBodyBytes ? length : null, deps.maxBodyBytes);
