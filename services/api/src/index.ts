@@ -11,3 +11,5 @@ export { createMetrics } from './metrics.ts';
 export type { Metrics } from './metrics.ts';
 export { LogPageCache } from './logPageCache.ts';
 export type { LogPage, LogPageCacheOptions } from './logPageCache.ts';
+export { purgePlugin } from './routes/purge.ts';
+export type { PurgeAnswer, PurgeDeps, PurgeRequest } from './routes/purge.ts';

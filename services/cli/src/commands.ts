@@ -5,8 +5,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkReadOnlySql } from '@quaylogs/api';
-import { applyRetention, type ClickHouseStore, loadMigrations, migrate, openStore, StoreError, StoreLockedError } from '@quaylogs/clickhouse';
+import { applyRetention, type RetentionPolicy, type ClickHouseStore, loadMigrations, migrate, openStore, StoreError, StoreLockedError } from '@quaylogs/clickhouse';
 import { ConfigError, loadConfig, type QuaylogsConfig } from '@quaylogs/config';
+import { loadRetentionOverrides } from '@quaylogs/ingest';
 import { loadDemo, storeIsEmpty } from './demoLoad.ts';
 import { rowProgress } from './progress.ts';
 import { loadOrCreateAdminToken, loadOrCreateSecret } from './secret.ts';
@@ -46,10 +47,24 @@ async function openOrFail(cfg: QuaylogsConfig): Promise<ClickHouseStore> {
   }
 }
 
+/** QUAYLOGS_RETENTION_DAYS plus the QUAYLOGS_CONFIG file's per-source `retention_days`. */
+export async function retentionPolicy(cfg: QuaylogsConfig): Promise<RetentionPolicy> {
+  try {
+    return { defaultDays: cfg.QUAYLOGS_RETENTION_DAYS, bySource: await loadRetentionOverrides(cfg.QUAYLOGS_CONFIG) };
+  } catch (err) {
+    fail((err as Error).message);
+  }
+}
+
+async function applyRetentionPolicy(store: ClickHouseStore, cfg: QuaylogsConfig): Promise<void> {
+  const policy = await retentionPolicy(cfg);
+  await applyRetention(store, policy.defaultDays, policy.bySource);
+}
+
 async function migrated(cfg: QuaylogsConfig): Promise<ClickHouseStore> {
   const store = await openOrFail(cfg);
   await migrate(store, { log: (l) => process.stderr.write(`migrations: ${l}\n`) });
-  await applyRetention(store, cfg.QUAYLOGS_RETENTION_DAYS);
+  await applyRetentionPolicy(store, cfg);
   return store;
 }
 
@@ -100,7 +115,7 @@ async function serve(opts: { demoRows: number; seed: number; port?: number; role
   const log = createLogger(cfg);
   let running: Running;
   try {
-    running = await startRoles({ cfg, store, secret, roles, log, bootstrapToken });
+    running = await startRoles({ cfg, store, secret, roles, log, bootstrapToken, retention: await retentionPolicy(cfg) });
   } catch (err) {
     await store.close().catch(() => undefined);
     if (err instanceof RedisUnavailableError) fail(err.message);
@@ -148,7 +163,7 @@ export async function runMigrate(opts: { url?: string; token?: string } = {}): P
     fail(`cannot reach ClickHouse: ${(err as Error).message}`);
   }
   const res = await migrate(store, { log: (l) => process.stdout.write(`${l}\n`) });
-  await applyRetention(store, cfg.QUAYLOGS_RETENTION_DAYS);
+  await applyRetentionPolicy(store, cfg);
   process.stdout.write(`${res.applied.length} applied, ${res.alreadyApplied.length} already applied\n`);
   await store.close();
 }
@@ -220,7 +235,7 @@ export function serverUrl(cfg: QuaylogsConfig, opts: { url?: string }): string {
 }
 
 /** Calls a running quaylogs as the superuser (the embedded store is held by it). */
-async function callServer(
+export async function callServer(
   cfg: QuaylogsConfig,
   method: 'GET' | 'POST',
   path: string,

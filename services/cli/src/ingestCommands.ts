@@ -20,7 +20,7 @@ import {
   startLoader,
 } from '@quaylogs/ingest';
 import { type Redis, redisForWorkers } from '@quaylogs/queue';
-import { fail } from './commands.ts';
+import { fail, retentionPolicy } from './commands.ts';
 import { type LocalRedis, startLocalRedis } from './localRedis.ts';
 import { humanDuration } from './humanize.ts';
 import { rowProgress } from './progress.ts';
@@ -169,7 +169,7 @@ export async function runStatus(
   if (store) {
     const redis = commandRedis(cfg);
     try {
-      status = await ingestStatus(store, redis);
+      status = await ingestStatus(store, redis, new Date(), await retentionPolicy(cfg));
     } finally {
       redis.disconnect();
       await store.close();
@@ -183,10 +183,15 @@ export async function runStatus(
   }
   const s = status as Awaited<ReturnType<typeof ingestStatus>>;
   process.stdout.write(`stream: ${s.stream.length} entries waiting, ${s.stream.pending} pending, dead letters: ${s.dead_letters}\n`);
+  const policy = await retentionPolicy(cfg);
+  const kept = (d: number) => (d > 0 ? `${d} d` : 'forever');
+  const overrides = Object.entries(policy.bySource).map(([src, d]) => `${src} ${kept(d)}`);
+  process.stdout.write(`retention: ${kept(policy.defaultDays)} by default${overrides.length ? `; ${overrides.join(', ')}` : ''}\n`);
   if (s.sources.length === 0) process.stdout.write('no sources have sent entries yet\n');
   for (const src of s.sources) {
     process.stdout.write(
-      `${src.source}: last entry ${src.last_entry_time} (lag ${humanDuration(src.lag_seconds)}), ${src.entries_last_hour} entries in the last hour\n`,
+      `${src.source}: last entry ${src.last_entry_time} (lag ${humanDuration(src.lag_seconds)}), ${src.entries_last_hour} entries in the last hour` +
+        `${src.retention_days === undefined ? '' : src.retention_days === null ? ', kept forever' : `, kept ${src.retention_days} d`}\n`,
     );
   }
 }

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { describeConfig } from '@quaylogs/config';
+import { runPurge } from './purgeCommand.ts';
 import { config, open, runDemo, runMigrate, runRoles, runSql, runUp, serverGet } from './commands.ts';
 import {
   runDeadletterList,
@@ -107,6 +108,19 @@ dead
   .description('Put dead letters back into the ingest stream (all, or the given ids).')
   .argument('[ids...]', 'dead-letter ids from `deadletter list`')
   .action((ids: string[]) => runDeadletterReplay(config(), ids));
+
+program
+  .command('purge')
+  .description('Erase every entry of a performer, of a namespace, or of a performer in a namespace (optionally before a date); rollups corrected, audited in data_purges.')
+  .option('--performer <name>', 'erase this performer’s entries')
+  .option('--namespace <name>', 'erase this namespace’s entries (only the performer’s when both are given)')
+  .option('--source <name>', 'only entries of this source (registry)')
+  .option('--before <date>', 'only entries before this date (MM/DD/YYYY or ISO-8601, UTC)')
+  .option('--yes', 'really erase (without it, the command says what it would erase and stops)', false)
+  .option('--json', 'print the result as JSON', false)
+  .option('--url <url>', 'base URL of a running quaylogs (default: data/server.json)')
+  .option('--token <token>', 'superuser token')
+  .action(runPurge);
 
 program
   .command('status')

@@ -11,16 +11,17 @@
  */
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
-import { buildApp, createMetrics, ensureBootstrapAdmin, exportsPlugin, hecPlugin, ingestStatusPlugin, LogPageCache, parseHecTokens } from '@quaylogs/api';
+import { buildApp, createMetrics, ensureBootstrapAdmin, exportsPlugin, hecPlugin, ingestStatusPlugin, LogPageCache, parseHecTokens, purgePlugin } from '@quaylogs/api';
 import type { AppContext, AuditWriter } from '@quaylogs/api';
-import type { ClickHouseStore } from '@quaylogs/clickhouse';
+import type { ClickHouseStore, RetentionPolicy } from '@quaylogs/clickhouse';
 import type { QuaylogsConfig } from '@quaylogs/config';
 import { randomEventKey } from '@quaylogs/core';
 import { startExporter } from '@quaylogs/exporter';
-import { ingestStatus, loadSourcesConfig, startLoader, startPoller } from '@quaylogs/ingest';
+import { ingestStatus, loadSourcesConfig, PurgeError, purgeEntries, startLoader, startPoller } from '@quaylogs/ingest';
 import { Queue } from 'bullmq';
 import {
   appendIngestBatch,
+  bumpLogGenerations,
   DEADLETTER_STREAM,
   INGEST_GROUP,
   INGEST_STREAM,
@@ -83,6 +84,8 @@ export async function startRoles(opts: {
   roles: Role[];
   log: Logger;
   bootstrapToken: string;
+  /** Shown per source by the ingest status route. */
+  retention?: RetentionPolicy;
 }): Promise<Running> {
   const { cfg, store, secret, roles, log } = opts;
   let local: LocalRedis | null = null;
@@ -181,7 +184,16 @@ export async function startRoles(opts: {
     if (roles.includes('api')) {
       const plugins = [
         exportsPlugin({ redis: producer }),
-        ingestStatusPlugin({ status: () => ingestStatus(store, producer) }),
+        ingestStatusPlugin({ status: () => ingestStatus(store, producer, new Date(), opts.retention) }),
+        purgePlugin({
+          refusal: PurgeError,
+          purge: async (spec) => {
+            const res = await purgeEntries(store, spec);
+            // Cached first pages of the touched namespaces must not show erased entries.
+            if (res.namespaces.length > 0) await bumpLogGenerations(producer.multi(), res.namespaces).exec();
+            return res;
+          },
+        }),
       ];
       const tokens = parseHecTokens(cfg.QUAYLOGS_HEC_TOKENS);
       if (tokens.size > 0) {
