@@ -154,6 +154,7 @@ describe('the operator\'s first hour', () => {
     const status = await start(['status'], noPort).done;
     expect(status.code, status.stderr).toBe(0);
     expect(status.stdout).toMatch(/^stream: \d+ entries waiting/);
+    expect(status.stdout).toContain('retention: forever by default');
 
     // One access line per request (Fastify's own two are off), JSON because stdout is a pipe.
     const marker = `/healthz?probe=${Date.now()}`;
@@ -198,8 +199,32 @@ describe('the operator\'s first hour', () => {
     const ssrf = await until(async () => lines().find((l) => l.msg === 'export callback URL refused by the SSRF guard'));
     expect(ssrf).toMatchObject({ level: 40, callback_host: '10.1.2.3' });
 
+    // Erasure through the running server: `quaylogs purge` finds it, the route is in discovery,
+    // bad input is a 400, and the erased performer's entries are gone from the answers.
+    const adminRows = async () => {
+      const r = await start(['sql', "SELECT count() AS n FROM usage_logs WHERE performer = 'admin'", '--json'], noPort).done;
+      return Number((JSON.parse(r.stdout) as { n: string }).n);
+    };
+    const stored = await until(async () => (await adminRows()) > 0 && adminRows());
+    const unconfirmed = await start(['purge', '--performer', 'admin'], noPort).done;
+    expect(unconfirmed.code).toBe(1);
+    expect(unconfirmed.stderr).toMatch(/^quaylogs: this erases every stored entry of performer "admin", for good; run again with --yes/);
+    const purged = await start(['purge', '--performer', 'admin', '--yes', '--json'], noPort).done;
+    expect(purged.code, purged.stderr).toBe(0);
+    expect(JSON.parse(purged.stdout)).toMatchObject({ rows_deleted: stored, rounds: 1 });
+    expect(await adminRows()).toBe(0);
+    const audit = await start(['sql', 'SELECT requested_by, status FROM data_purges FINAL', '--json'], noPort).done;
+    expect(audit.stdout).toBe('{"requested_by":"admin","status":"done"}\n');
+    const post = (body: unknown) =>
+      fetch(`${base}/api/v1/superuser/purge`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await post({})).status).toBe(400);
+    expect((await post({ namespace: 'acme', before: 'yesterday' })).status).toBe(400);
+    expect((await post({ namespace: 'acme', extra: 1 })).status).toBe(400);
+    const discovery = (await (await fetch(`${base}/api/v1/discovery`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(discovery.paths)).toContain('/api/v1/superuser/purge');
+
     up.child.kill('SIGTERM');
     expect((await up.done).code).toBe(0);
     expect(existsSync(join(dataDir, 'server.json'))).toBe(false);
-  });
+  }, 300_000);
 });
