@@ -4,39 +4,20 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkReadOnlySql } from '@quaylogs/api';
+import { checkReadOnlySql } from '@quaylogs/api/readOnlySql';
 import { applyRetention, type RetentionPolicy, type ClickHouseStore, loadMigrations, migrate, openStore, StoreError, StoreLockedError } from '@quaylogs/clickhouse';
-import { ConfigError, loadConfig, type QuaylogsConfig } from '@quaylogs/config';
-import { loadRetentionOverrides } from '@quaylogs/ingest';
+import type { QuaylogsConfig } from '@quaylogs/config';
+import { config, fail } from './cliBase.ts';
 import { loadDemo, storeIsEmpty } from './demoLoad.ts';
 import { rowProgress } from './progress.ts';
 import { loadOrCreateAdminToken, loadOrCreateSecret } from './secret.ts';
 import { printRows } from './table.ts';
 import { RedisUnavailableError } from './localRedis.ts';
 import { createLogger } from './logger.ts';
-import { parseRoles, type Role, type Running, startRoles } from './runtime.ts';
+import type { Role, Running } from './runtime.ts';
 import { readServerFile, removeServerFile, writeServerFile } from './serverFile.ts';
 
-export function fail(message: string): never {
-  process.stderr.write(`quaylogs: ${message}\n`);
-  process.exit(1);
-}
-
-export function config(): QuaylogsConfig {
-  try {
-    return loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) fail(err.message);
-    throw err;
-  }
-}
-
-/** Opens and migrates the store for a one-shot command; a held embedded store throws StoreLockedError. */
-export async function open(cfg: QuaylogsConfig): Promise<ClickHouseStore> {
-  const store = await openStore(cfg);
-  await migrate(store);
-  return store;
-}
+export { config, fail, open } from './cliBase.ts';
 
 async function openOrFail(cfg: QuaylogsConfig): Promise<ClickHouseStore> {
   try {
@@ -50,6 +31,7 @@ async function openOrFail(cfg: QuaylogsConfig): Promise<ClickHouseStore> {
 /** QUAYLOGS_RETENTION_DAYS plus the QUAYLOGS_CONFIG file's per-source `retention_days`. */
 export async function retentionPolicy(cfg: QuaylogsConfig): Promise<RetentionPolicy> {
   try {
+    const { loadRetentionOverrides } = await import('@quaylogs/ingest');
     return { defaultDays: cfg.QUAYLOGS_RETENTION_DAYS, bySource: await loadRetentionOverrides(cfg.QUAYLOGS_CONFIG) };
   } catch (err) {
     fail((err as Error).message);
@@ -90,6 +72,8 @@ export async function runRoles(roles: string, opts: { port?: number }): Promise<
 async function serve(opts: { demoRows: number; seed: number; port?: number; roles: string | undefined }): Promise<void> {
   const cfg = config();
   if (opts.port !== undefined) cfg.QUAYLOGS_PORT = opts.port;
+  // The server's modules load only when a server starts.
+  const { parseRoles, startRoles } = await import('./runtime.ts');
   let roles: Role[];
   try {
     roles = parseRoles(opts.roles ?? cfg.QUAYLOGS_ROLES);
