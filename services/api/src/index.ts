@@ -13,3 +13,5 @@ export { LogPageCache } from './logPageCache.ts';
 export type { LogPage, LogPageCacheOptions } from './logPageCache.ts';
 export { purgePlugin } from './routes/purge.ts';
 export type { PurgeAnswer, PurgeDeps, PurgeRequest } from './routes/purge.ts';
+export { serverLoadsPlugin } from './routes/serverLoads.ts';
+export type { ServerLoadDeps } from './routes/serverLoads.ts';

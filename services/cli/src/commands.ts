@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { checkReadOnlySql } from '@quaylogs/api/readOnlySql';
 import { applyRetention, type RetentionPolicy, type ClickHouseStore, loadMigrations, migrate, openStore, StoreError, StoreLockedError } from '@quaylogs/clickhouse';
 import type { QuaylogsConfig } from '@quaylogs/config';
@@ -170,7 +171,22 @@ async function migrateStatusViaServer(cfg: QuaylogsConfig, opts: { url?: string;
 
 export async function runDemo(opts: { rows: number; seed: number; force: boolean }): Promise<void> {
   const cfg = config();
-  const store = await migrated(cfg);
+  let store: ClickHouseStore;
+  try {
+    store = await openStore(cfg);
+  } catch (err) {
+    if (!(err instanceof StoreLockedError)) fail(err instanceof StoreError ? err.message : `cannot reach ClickHouse: ${(err as Error).message}`);
+    // `up` holds the embedded store: the running server generates and inserts the rows.
+    const t0 = Date.now();
+    const res = (await callServer(cfg, 'POST', '/api/v1/superuser/demo', {}, opts, { timeoutMs: 24 * 3_600_000 })) as { rows: number; accounts: number };
+    process.stderr.write(
+      `demo data: ${res.rows.toLocaleString('en-US')} log entries, ${res.accounts} accounts in ${((Date.now() - t0) / 1000).toFixed(1)} s, ` +
+        `through the running quaylogs at ${serverUrl(cfg, {})}\n`,
+    );
+    return;
+  }
+  await migrate(store, { log: (l) => process.stderr.write(`migrations: ${l}\n`) });
+  await applyRetentionPolicy(store, cfg);
   if (!opts.force && !(await storeIsEmpty(store))) {
     await store.close();
     fail('the store already holds logs; use --force to add demo rows anyway');
@@ -225,6 +241,7 @@ export async function callServer(
   path: string,
   opts: { url?: string; token?: string },
   body?: unknown,
+  extra: { upload?: Readable; timeoutMs?: number } = {},
 ): Promise<unknown> {
   const url = serverUrl(cfg, opts);
   const tokenFile = join(cfg.QUAYLOGS_DATA_DIR, 'admin-token');
@@ -233,12 +250,19 @@ export async function callServer(
   if (!token) fail('the embedded store is held by a running quaylogs; give a superuser token with --token or QUAYLOGS_BOOTSTRAP_TOKEN');
   let res: Response;
   try {
-    res = await fetch(`${url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      signal: AbortSignal.timeout(120_000),
-    });
+    const init: RequestInit & { duplex?: 'half' } = extra.upload
+      ? {
+          method,
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
+          body: Readable.toWeb(extra.upload) as ReadableStream,
+          duplex: 'half',
+        }
+      : {
+          method,
+          headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        };
+    res = await fetch(`${url}${path}`, { ...init, signal: AbortSignal.timeout(extra.timeoutMs ?? 120_000) });
   } catch (err) {
     fail(
       `the embedded store is held by another process and ${url} does not answer (${(err as Error).message}); ` +

@@ -2,10 +2,10 @@
  * `quaylogs import …`, `quaylogs deadletter …`, `quaylogs status`.
  *
  * Imports hand rows to the ingest stream like every other source; the command
- * runs a loader of its own so the rows land even when no server is running (with
- * a running all-in-one `up`, stop it first: the embedded store is one process's).
+ * runs a loader of its own so the rows land even when no server is running. While a
+ * running `up` holds the embedded store, `import file` sends the file to it instead.
  */
-import { existsSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type ClickHouseStore, StoreLockedError } from '@quaylogs/clickhouse';
 import type { QuaylogsConfig } from '@quaylogs/config';
@@ -20,7 +20,7 @@ import {
   startLoader,
 } from '@quaylogs/ingest';
 import { type Redis, redisForWorkers } from '@quaylogs/queue';
-import { fail, retentionPolicy } from './commands.ts';
+import { callServer, fail, retentionPolicy, serverUrl } from './commands.ts';
 import { type LocalRedis, startLocalRedis } from './localRedis.ts';
 import { humanDuration } from './humanize.ts';
 import { rowProgress } from './progress.ts';
@@ -44,11 +44,13 @@ async function withImportRuntime(
   cfg: QuaylogsConfig,
   open: (cfg: QuaylogsConfig) => Promise<ClickHouseStore>,
   run: (redis: Redis, store: ClickHouseStore, signal: AbortSignal, progress: (p: ImportProgress) => void) => Promise<{ rows: number; completed: boolean }>,
+  onLocked?: () => Promise<void>,
 ): Promise<void> {
   let store: ClickHouseStore;
   try {
     store = await open(cfg);
   } catch (err) {
+    if (err instanceof StoreLockedError && onLocked) return onLocked();
     if (err instanceof StoreLockedError) fail(`${err.message}; stop \`quaylogs up\` during the import, or use a ClickHouse server (CLICKHOUSE_URL)`);
     throw err;
   }
@@ -121,6 +123,16 @@ export async function runImportFile(
       onProgress,
       ...(opts.quayDb ? { quayDbUrl: opts.quayDb } : {}),
     }),
+    // `up` holds the embedded store: send the file to it; its loader stores the entries.
+    async () => {
+      const query = new URLSearchParams({ source: opts.source, restart: String(opts.restart), ...(opts.quayDb ? { quay_db: opts.quayDb } : {}) });
+      process.stderr.write(`sending ${path} to the running quaylogs at ${serverUrl(cfg, {})}…\n`);
+      const res = (await callServer(cfg, 'POST', `/api/v1/superuser/import?${query}`, {}, undefined, {
+        upload: createReadStream(path),
+        timeoutMs: 24 * 3_600_000,
+      })) as { rows: number; completed: boolean };
+      process.stderr.write(`${res.completed ? 'done' : 'interrupted'}: ${res.rows.toLocaleString('en-US')} entries handed off to its loader\n`);
+    },
   );
 }
 

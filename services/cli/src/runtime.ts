@@ -11,13 +11,13 @@
  */
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
-import { buildApp, createMetrics, ensureBootstrapAdmin, exportsPlugin, hecPlugin, ingestStatusPlugin, LogPageCache, parseHecTokens, purgePlugin } from '@quaylogs/api';
+import { buildApp, createMetrics, ensureBootstrapAdmin, exportsPlugin, hecPlugin, ingestStatusPlugin, LogPageCache, parseHecTokens, purgePlugin, serverLoadsPlugin } from '@quaylogs/api';
 import type { AppContext, AuditWriter } from '@quaylogs/api';
 import type { ClickHouseStore, RetentionPolicy } from '@quaylogs/clickhouse';
 import type { QuaylogsConfig } from '@quaylogs/config';
 import { randomEventKey } from '@quaylogs/core';
 import { startExporter } from '@quaylogs/exporter';
-import { ingestStatus, loadSourcesConfig, PurgeError, purgeEntries, startLoader, startPoller } from '@quaylogs/ingest';
+import { ImportError, importFile, ingestStatus, loadSourcesConfig, PurgeError, purgeEntries, startLoader, startPoller } from '@quaylogs/ingest';
 import { Queue } from 'bullmq';
 import {
   appendIngestBatch,
@@ -33,6 +33,7 @@ import {
   redisForWorkers,
 } from '@quaylogs/queue';
 import type { Logger } from 'pino';
+import { loadDemo, storeIsEmpty } from './demoLoad.ts';
 import { type LocalRedis, startLocalRedis } from './localRedis.ts';
 
 export const ROLES = ['api', 'loader', 'poller', 'exporter'] as const;
@@ -192,6 +193,16 @@ export async function startRoles(opts: {
             // Cached first pages of the touched namespaces must not show erased entries.
             if (res.namespaces.length > 0) await bumpLogGenerations(producer.multi(), res.namespaces).exec();
             return res;
+          },
+        }),
+        // `quaylogs import file` and `quaylogs demo` while this process holds the store.
+        serverLoadsPlugin({
+          refusal: ImportError,
+          maxUploadBytes: 64 * 1024 ** 3,
+          importFile: (path, o) => importFile({ path, redis: producer, store, ...o }),
+          demo: async (o) => {
+            if (!o.force && !(await storeIsEmpty(store))) return { refused: 'The store already holds logs; send force: true to add demo rows anyway' };
+            return loadDemo(store, { rows: o.rows, seed: o.seed });
           },
         }),
       ];

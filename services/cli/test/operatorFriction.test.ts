@@ -2,12 +2,12 @@
  * What an operator meets in the first hour, run as they run it (the real `quaylogs` command,
  * the real embedded ClickHouse, the redis-server `up` starts itself): `--version`; `up` on a
  * port in use leaves no redis-server behind; a running `up` is found through data/server.json
- * by `sql`, `status` and `migrate` without QUAYLOGS_PORT; one access line per request; a
+ * by `sql`, `status`, `migrate`, `purge`, `import file` and `demo` without QUAYLOGS_PORT; one access line per request; a
  * refused HEC request logged with its reason and counted in /metrics; a refused callback URL
  * that names QUAYLOGS_SSRF_ALLOWED_HOSTS.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -222,6 +222,41 @@ describe('the operator\'s first hour', () => {
     expect((await post({ namespace: 'acme', extra: 1 })).status).toBe(400);
     const discovery = (await (await fetch(`${base}/api/v1/discovery`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(discovery.paths)).toContain('/api/v1/superuser/purge');
+
+    // `import file` and `demo` while `up` holds the store: the running server does the work.
+    const avatar = (name: string, kind: string) => ({ name, hash: 'ab12', color: '#969696', kind });
+    const ndjson = join(dataDir, 'three.ndjson');
+    writeFileSync(
+      ndjson,
+      [1, 2, 3]
+        .map((i) =>
+          JSON.stringify({
+            kind: 'pull_repo',
+            namespace: { kind: 'org', name: 'imported', avatar: avatar('imported', 'org') },
+            performer: { kind: 'user', name: 'dora', is_robot: false, avatar: avatar('dora', 'user') },
+            ip: `10.0.0.${i}`,
+            datetime: `Tue, 18 Jun 2024 18:59:1${i} -0000`,
+            metadata: { repo: 'web', namespace: 'imported' },
+          }),
+        )
+        .join('\n') + '\n',
+    );
+    const imported = await start(['import', 'file', ndjson, '--source', 'archive'], noPort).done;
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.stderr).toContain('done: 3 entries handed off to its loader');
+    const importedRows = async () => {
+      const r = await start(['sql', "SELECT count() AS n FROM usage_logs WHERE source = 'archive' AND namespace = 'imported'", '--json'], noPort).done;
+      return Number((JSON.parse(r.stdout) as { n: string }).n);
+    };
+    expect(await until(async () => (await importedRows()) === 3)).toBe(true);
+    const again = await start(['import', 'file', ndjson, '--source', 'archive', '--restart'], noPort).done;
+    expect(again.code, again.stderr).toBe(0);
+    const demo = await start(['demo', '--rows', '500', '--force'], noPort).done;
+    expect(demo.code, demo.stderr).toBe(0);
+    expect(demo.stderr).toMatch(/^demo data: 500 log entries, \d+ accounts in [\d.]+ s, through the running quaylogs at http:\/\/127\.0\.0\.1:\d+\n$/);
+    const demoRows = await start(['sql', "SELECT count() AS n FROM usage_logs WHERE source = 'demo'", '--json'], noPort).done;
+    expect(demoRows.stdout).toBe('{"n":"500"}\n');
+    expect(await importedRows()).toBe(3); // the second import added nothing
 
     up.child.kill('SIGTERM');
     expect((await up.done).code).toBe(0);
