@@ -88,7 +88,7 @@ export const configSchema = z.object({
     .optional()
     .describe('Splunk HEC tokens, `source=token,source2=token2`: each token names the registry its events belong to.'),
   QUAYLOGS_HEC_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(8 * 1024 * 1024).describe('Largest HEC request body accepted (after gzip decoding), in bytes.'),
-  QUAYLOGS_CONFIG: z.string().optional().describe('YAML file listing polled Quay sources (see README "Polling Quay").'),
+  QUAYLOGS_CONFIG: z.string().optional().describe('YAML file listing polled Quay sources and per-source retention_days (see README).'),
   QUAYLOGS_LOADER_BATCH_ROWS: z.coerce.number().int().min(1).default(50_000).describe('The loader inserts at most this many rows per batch.'),
   QUAYLOGS_LOADER_BATCH_MS: z.coerce.number().int().min(1).default(250).describe('The loader flushes a partial batch after this many milliseconds.'),
 

@@ -123,6 +123,7 @@ program
   .option('--namespace <name>', 'erase this namespace’s entries (only the performer’s when both are given)')
   .option('--source <name>', 'only entries of this source (registry)')
   .option('--before <date>', 'only entries before this date (MM/DD/YYYY or ISO-8601, UTC)')
+  .option('--resume <purge-id>', 'complete a purge a crash interrupted (its audit row in data_purges says running)')
   .option('--yes', 'really erase (without it, the command says what it would erase and stops)', false)
   .option('--json', 'print the result as JSON', false)
   .option('--url <url>', 'base URL of a running quaylogs (default: data/server.json)')

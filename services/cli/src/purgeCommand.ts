@@ -7,7 +7,7 @@
 import { userInfo } from 'node:os';
 import { type ClickHouseStore, migrate, openStore, StoreError, StoreLockedError } from '@quaylogs/clickhouse';
 import { parseQuayDate } from '@quaylogs/core';
-import { PurgeError, purgeEntries, type PurgeResult } from '@quaylogs/ingest';
+import { PurgeError, purgeEntries, type PurgeResult, resumePurge } from '@quaylogs/ingest';
 import { bumpLogGenerations, quitRedis, redisForProducers } from '@quaylogs/queue';
 import { callServer, config, fail } from './commands.ts';
 
@@ -16,13 +16,35 @@ export interface PurgeOptions {
   namespace?: string;
   source?: string;
   before?: string;
+  resume?: string;
   yes: boolean;
   json: boolean;
   url?: string;
   token?: string;
 }
 
+/** `--resume <id>`: completes a purge a crash interrupted (the store must be free). */
+async function resume(id: string): Promise<void> {
+  const cfg = config();
+  let store: ClickHouseStore;
+  try {
+    store = await openStore(cfg);
+  } catch (err) {
+    fail(err instanceof StoreError ? `${err.message} (stop \`quaylogs up\` to resume a purge)` : `cannot reach ClickHouse: ${(err as Error).message}`);
+  }
+  try {
+    const res = await resumePurge(store, id);
+    process.stdout.write(`resumed purge ${res.purge_id}: ${res.rows_deleted.toLocaleString('en-US')} entries erased, rollups corrected on ${res.days.length} day(s)\n`);
+  } catch (err) {
+    if (err instanceof PurgeError) fail(err.message);
+    throw err;
+  } finally {
+    await store.close();
+  }
+}
+
 export async function runPurge(opts: PurgeOptions): Promise<void> {
+  if (opts.resume !== undefined) return resume(opts.resume);
   if (opts.performer === undefined && opts.namespace === undefined) fail('give --performer, --namespace, or both');
   let before: Date | undefined;
   if (opts.before !== undefined) {

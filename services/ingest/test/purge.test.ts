@@ -10,7 +10,7 @@ import type { ClickHouseStore } from '@quaylogs/clickhouse';
 import { assignContentKeys, NO_EXTENDED_FIELDS, type UsageLogRow } from '@quaylogs/core';
 import { quitRedis, type Redis, redisForWorkers } from '@quaylogs/queue';
 import { openTestStore, resetStore } from '../../../packages/clickhouse/test/fixtures.ts';
-import { type Loader, PurgeError, purgeEntries, ROLLUPS, startLoader } from '../src/index.ts';
+import { type Loader, PurgeError, purgeEntries, resumePurge, ROLLUPS, startLoader } from '../src/index.ts';
 import { appendRows, streamState } from './helpers.ts';
 
 const REDIS_BASE = process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379';
@@ -186,6 +186,41 @@ describe('purge', () => {
     expect(await count("SELECT count() AS n FROM usage_logs WHERE namespace = 'other'")).toBe(all.filter((r) => r.namespace === 'other').length - expected);
     expect(await count("SELECT count() AS n FROM usage_logs WHERE namespace = 'acme'")).toBe(all.filter((r) => r.namespace === 'acme').length);
     await expectRollupsEqualRecount();
+  });
+
+  it('a purge cut off between deleting and correcting the rollups is completed by resumePurge, counting nothing twice', async () => {
+    const all = rows(1_500, 'z');
+    await appendRows(redis, all, 500);
+    await drained(all.length);
+    // The process "dies" after the delete and the first rollup's correction, before the second's.
+    let corrections = 0;
+    const crashing: ClickHouseStore = {
+      ...store,
+      backend: store.backend,
+      database: store.database,
+      query: (spec) => store.query(spec),
+      stream: (spec) => store.stream(spec),
+      insert: (spec) => store.insert(spec),
+      insertStream: (spec) => store.insertStream(spec),
+      ping: () => store.ping(),
+      close: () => store.close(),
+      command: async (spec) => {
+        if (spec.name.startsWith('purge.correct.') && ++corrections === 2) throw new Error('simulated crash');
+        return store.command(spec);
+      },
+    };
+    await expect(purgeEntries(crashing, { performer: 'bob', requestedBy: 'test-admin' })).rejects.toThrow('simulated crash');
+    const [running] = await store.query<{ purge_id: string; status: string }>({ name: 'test.audit', sql: 'SELECT purge_id, status FROM data_purges FINAL' });
+    expect(running!.status).toBe('running');
+    expect(await count("SELECT count() AS n FROM usage_logs WHERE performer = 'bob'")).toBe(0);
+
+    const resumed = await resumePurge(store, running!.purge_id);
+    expect(resumed.rows_deleted).toBe(all.filter((r) => r.performer === 'bob').length);
+    await expectRollupsEqualRecount();
+    const [done] = await store.query<{ status: string; rows_deleted: string }>({ name: 'test.audit', sql: 'SELECT status, toString(rows_deleted) AS rows_deleted FROM data_purges FINAL' });
+    expect(done).toEqual({ status: 'done', rows_deleted: String(resumed.rows_deleted) });
+    expect(await count('SELECT count() AS n FROM purge_rows')).toBe(0);
+    await expect(resumePurge(store, running!.purge_id)).rejects.toThrow(/already done/);
   });
 
   it('refuses a purge without a performer or a namespace, and changes nothing', async () => {
