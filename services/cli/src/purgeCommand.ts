@@ -94,7 +94,7 @@ export async function runPurge(opts: PurgeOptions): Promise<void> {
     }
   } else {
     const body = { ...spec, ...(before ? { before: before.toISOString() } : {}) };
-    res = (await callServer(cfg, 'POST', '/api/v1/superuser/purge', opts, body)) as PurgeResult;
+    res = (await callServer(cfg, 'POST', '/api/v1/superuser/purge', opts, body, { timeoutMs: 24 * 3_600_000 })) as PurgeResult; // a big namespace takes long
   }
   if (opts.json) {
     process.stdout.write(JSON.stringify(res) + '\n');
