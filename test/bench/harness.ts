@@ -188,6 +188,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     await dropBenchDatabase(opts.pgUrl, opts.pgDatabase).catch((err: Error) => opts.log(`could not drop ${opts.pgDatabase}: ${err.message}`));
     rmSync(scratch, { recursive: true, force: true });
     opts.log('torn down');
+    // eslint-disable-next-line no-unsafe-finally -- deliberate: an interrupted run ends with Interrupted after the teardown
     if (interrupted) throw new Interrupted(interrupted);
   }
   report.finishedAt = new Date().toISOString();

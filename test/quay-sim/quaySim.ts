@@ -1,7 +1,7 @@
 /**
  * A stand-in for a Quay registry's logs API, for tests: a real HTTP server on loopback that
  * answers `/api/v1/organization/{org}/logs`, `/api/v1/user/logs` and `/api/v1/superuser/logs`
- * from an in-memory list of entries, in Quay's wire format (compat spec §1, §2):
+ * from an in-memory list of entries, in Quay's wire format (docs/compatibility.md):
  *
  * - `Authorization: Bearer` tokens; no/unknown token ⇒ 401 `invalid_token` "Requires
  *   authentication", a user without permission ⇒ 403 `insufficient_scope` "Unauthorized",

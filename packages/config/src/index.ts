@@ -61,6 +61,10 @@ export const configSchema = z.object({
     .describe('First pages of /logs kept in memory per API process, each until the loader stores entries of its namespace (or 60 s pass); 0 disables.'),
   QUAYLOGS_AVATAR_KIND: z.enum(['local', 'gravatar']).default('local').describe("Quay's AVATAR_KIND: sha256 (local) or md5 (gravatar) avatar hashes."),
   QUAYLOGS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
+  QUAYLOGS_LOG_FORMAT: z
+    .enum(['auto', 'pretty', 'json'])
+    .default('auto')
+    .describe('Log lines: auto = human-readable on a terminal, JSON otherwise; or force pretty or json.'),
   QUAYLOGS_RETENTION_DAYS: z.coerce.number().int().min(0).default(0).describe('Drop usage logs older than this many days (0 = keep forever).'),
   QUAYLOGS_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(15000).describe('Overall deadline for an orderly shutdown on SIGTERM.'),
   QUAYLOGS_MAX_AGGREGATE_DAYS: z.coerce.number().int().min(0).default(0).describe('Optional cap on aggregate ranges in days (0 = no cap; Quay caps at 31).'),
@@ -95,7 +99,7 @@ export const configSchema = z.object({
     .optional()
     .describe("Splunk search tokens for Quay's `splunk` logs model, `source=token,…`: each token reads only the entries of its source. Unset: no search API."),
   QUAYLOGS_HEC_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(8 * 1024 * 1024).describe('Largest HEC request body accepted (after gzip decoding), in bytes.'),
-  QUAYLOGS_CONFIG: z.string().optional().describe('YAML file listing polled Quay sources (see README "Polling Quay").'),
+  QUAYLOGS_CONFIG: z.string().optional().describe('YAML file listing polled Quay sources and per-source retention_days (see README).'),
   QUAYLOGS_LOADER_BATCH_ROWS: z.coerce.number().int().min(1).default(50_000).describe('The loader inserts at most this many rows per batch.'),
   QUAYLOGS_LOADER_BATCH_MS: z.coerce.number().int().min(1).default(250).describe('The loader flushes a partial batch after this many milliseconds.'),
 

@@ -3,7 +3,7 @@ import { parseChDateTime, toChDateTime } from './dates.ts';
 import type { UsageLogRow } from './usageLog.ts';
 
 /**
- * Event identity (DESIGN.md "Event identity and duplicates"). Quay's entries carry no id:
+ * Event identity (docs/architecture.md "Event identity"). Quay's entries carry no id:
  * - events that are distinct by construction (HEC receiver) get `randomEventKey()`;
  * - entries read back from Quay (poller, importers) get a content key: a hash of the
  *   entry's canonical content plus its ordinal among identical entries of the same second,

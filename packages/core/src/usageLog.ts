@@ -21,7 +21,7 @@ export interface UsageLogRow {
   datetime: string;
   /** Metadata JSON object as text (`{}` when empty). */
   metadata: string;
-  /** The entry's identity (UInt128 as a decimal string); see DESIGN.md "Event identity". */
+  /** The entry's identity (UInt128 as a decimal string); see docs/architecture.md "Event identity". */
   event_key: string;
   /** Quay's extended-logging fields (FEATURE_EXTENDED_ACTION_LOGGING); '' when absent. */
   request_url: string;

@@ -1,6 +1,6 @@
 /**
  * The export e-mail: what Quay's `logsexported` mail says for each outcome
- * (emails/logsexported.html, compat spec §3.8), as HTML and plain text, sent with
+ * (emails/logsexported.html), as HTML and plain text, sent with
  * nodemailer over QUAYLOGS_SMTP_URL. The file is attached only when it is smaller
  * than QUAYLOGS_MAIL_ATTACH_MAX_BYTES; the link is always in the text.
  */

@@ -1,6 +1,6 @@
 /**
  * The SSRF guard for export callbacks: Quay's rules (util/security/ssrf.py,
- * compat spec §3.3), plus what Quay lacks — the guard returns the address it
+ * see docs/exports.md), plus what Quay lacks — the guard returns the address it
  * vetted, and the callback connects to exactly that address (see
  * `pinnedLookup`), so a second DNS answer can never redirect the request.
  *

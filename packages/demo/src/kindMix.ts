@@ -1,7 +1,7 @@
 /**
  * Which Quay log kinds the demo writes, and how often (per mille; the table is
  * normalised, so it need not sum to exactly 1000). Every name is one of Quay's
- * LogEntryKind names (see shared/reference/quay-log-kinds.txt).
+ * LogEntryKind names (packages/core/src/kinds.ts).
  */
 export const KIND_MIX = [
   // Registry traffic (util/audit.py track_and_log).

@@ -3,8 +3,7 @@ import type { UsageLogRow } from '../../core/src/usageLog.ts';
 import { LOG_KINDS } from '../../core/src/kinds.ts';
 import { KIND_MIX, demoRows, demoWorld, type DemoOptions, type DemoWorld } from '../src/index.ts';
 
-// The repository is always checked out beside `shared/`.
-// Quay's 146 kinds (packages/core/src/kinds.ts holds shared/reference/quay-log-kinds.txt verbatim).
+// Quay's 146 kinds (packages/core/src/kinds.ts holds Quay's LogEntryKind names verbatim).
 const QUAY_KINDS = new Set(LOG_KINDS);
 
 const NOW = new Date('2024-06-19T00:00:00.000Z');

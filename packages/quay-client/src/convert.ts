@@ -1,5 +1,5 @@
 /**
- * Quay's log entry JSON (compat spec §2.3) as a `UsageLogRow` without its event_key.
+ * Quay's log entry JSON (docs/compatibility.md) as a `UsageLogRow` without its event_key.
  *
  * What the wire form carries and where it goes:
  * - `datetime` (RFC-2822, whole seconds) ⇒ `YYYY-MM-DD HH:MM:SS.000`: Quay drops the

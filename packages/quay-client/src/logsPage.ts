@@ -1,5 +1,5 @@
 /**
- * Quay's `/logs` pages (compat spec §1, §2.2, §2.3): the three listing routes a poller
+ * Quay's `/logs` pages (docs/compatibility.md): the three listing routes a poller
  * reads, the page JSON, and `fetchLogsPage`.
  */
 import type { Dispatcher } from 'undici';

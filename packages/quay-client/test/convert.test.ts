@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { assignContentKeys, NO_EXTENDED_FIELDS } from '@quaylogs/core';
 import { accountsFromEntry, parseRfc2822, quayEntryToRow, quayLogEntrySchema } from '../src/index.ts';
 
-// The entry of compat spec §2.3, as Quay's superuser listing sends it.
+// An entry as Quay's superuser listing sends it.
 const SPEC_ENTRY = {
   kind: 'revert_tag',
   metadata: { username: 'quayuser', repo: 'busybox', tag: 'test-two', manifest_digest: 'sha256:abc' },

@@ -1,11 +1,11 @@
 /**
- * The ingest stream: the one way into the store (DESIGN.md "Data flow"). Every
+ * The ingest stream: the one way into the store (docs/architecture.md "Data flow"). Every
  * source adapter (HEC receiver, poller, importers) appends entries here; the
  * loader is the only writer to ClickHouse.
  *
  * One stream entry = one batch of rows (an HEC body, a page of polled logs, an
  * import chunk). The entry is the unit of acknowledgement. Rows already carry
- * their event_key (DESIGN.md "Event identity"), so replays are idempotent.
+ * their event_key (docs/architecture.md "Event identity"), so replays are idempotent.
  */
 import { z } from 'zod';
 import type { UsageLogRow } from '@quaylogs/core';

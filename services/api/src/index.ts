@@ -19,3 +19,7 @@ export type { ClickHouseHttpBridge, ClickHouseHttpBridgeOptions, ReadOnlyGuard }
 export { tokenAuthenticator } from './clickhouseHttp/bridgeAuth.ts';
 export type { BridgeAuthenticate, BridgeUser } from './clickhouseHttp/bridgeAuth.ts';
 export { testWritesAllowed, TEST_WRITES_PHRASE } from './clickhouseHttp/testWrites.ts';
+export { purgePlugin } from './routes/purge.ts';
+export type { PurgeAnswer, PurgeDeps, PurgeRequest } from './routes/purge.ts';
+export { serverLoadsPlugin } from './routes/serverLoads.ts';
+export type { ServerLoadDeps } from './routes/serverLoads.ts';

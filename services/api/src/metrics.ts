@@ -11,6 +11,8 @@ export interface Metrics {
   httpDuration: Histogram<'method' | 'route' | 'status'>;
   loaderRows: Counter<'outcome'>;
   loaderBatchSeconds: Histogram;
+  /** HEC requests refused, by source (`-` when the token named none) and Splunk code. */
+  hecRejected: Counter<'source' | 'code'>;
   /** A gauge set from a callback at every scrape (errors leave the previous value). */
   gaugeFromScrape(name: string, help: string, labelNames: string[], read: () => Promise<{ labels?: Record<string, string>; value: number }[]>): void;
 }
@@ -37,11 +39,18 @@ export function createMetrics(): Metrics {
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
+  const hecRejected = new Counter({
+    name: 'quaylogs_hec_rejected_total',
+    help: 'HEC requests refused, by source and Splunk code (the reason is in the warn log line)',
+    labelNames: ['source', 'code'] as const,
+    registers: [registry],
+  });
   return {
     registry,
     httpDuration,
     loaderRows,
     loaderBatchSeconds,
+    hecRejected,
     gaugeFromScrape(name, help, labelNames, read) {
       new Gauge({
         name,

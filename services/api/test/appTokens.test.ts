@@ -1,5 +1,5 @@
 /**
- * App-specific tokens (compat §6.1) for the calling user, and the superuser's user
+ * App-specific tokens (docs/compatibility.md) for the calling user, and the superuser's user
  * management surface (issue 2 "Access"). Tokens are stored hashed.
  */
 import { createHash } from 'node:crypto';

@@ -1,7 +1,7 @@
 /**
  * Hostile and odd input: no request may produce a 500, and bad input changes nothing
  * (no rows written, no table dropped, no file written). Statuses and bodies follow
- * Quay where Quay defines them (compat §2.6).
+ * Quay where Quay defines them (docs/compatibility.md).
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';

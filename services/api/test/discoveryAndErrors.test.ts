@@ -1,5 +1,5 @@
 /**
- * GET /api/v1/discovery (compat §6.2) and GET /api/v1/error/{type} (§6.3) served over
+ * GET /api/v1/discovery and GET /api/v1/error/{type} served over
  * HTTP, and Quay's not_found body for routes that do not exist.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

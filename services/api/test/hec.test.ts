@@ -2,7 +2,7 @@
  * Rows of the source `quaylogs` are quaylogs' own audit entries (the bootstrap admin).
  *
  * The Splunk HEC receiver over real HTTP on loopback, with a real Redis (database 1) and
- * the real embedded ClickHouse: Quay's exact event body (compat spec §5.2), posted singly,
+ * the real embedded ClickHouse: Quay's exact event body (docs/compatibility.md), posted singly,
  * batched and gzipped, becomes rows with every field mapped, visible through Quay's logs
  * API once the loader drained; bad input gets Splunk's error and stores nothing.
  */

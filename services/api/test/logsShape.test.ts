@@ -1,5 +1,5 @@
 /**
- * Response shapes of Quay's logs routes, against the compat spec (§1.2, §2.1–§2.5).
+ * Response shapes of Quay's logs routes, as Quay renders them (docs/compatibility.md).
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';

@@ -1,8 +1,8 @@
 /**
- * Who may read which logs (compat §1.6, issue 2 "Access"): Quay's rules — a user reads
+ * Who may read which logs (docs/compatibility.md): Quay's rules — a user reads
  * their own namespace, organization admins their organizations, repository admins their
  * repositories — plus quaylogs' "superusers read everything"; 401 without a valid token,
- * 403 without the right, each with Quay's exact error body (§2.6).
+ * 403 without the right, each with Quay's exact error body.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiFixture, ADMIN_TOKEN, call, logRow, seed, startApi, userWithToken, requiresAuthentication, unauthorized, notFoundBody } from './fixtures.ts';

@@ -14,7 +14,7 @@ import { type ApiFixture, call, logRow, SECRET, seed, startApi } from './fixture
 import {
   aggregateSpl, countSpl, exportBatches, exportSpl, lookupSpl, prefixed, USER_EXCLUDED_KINDS, walkPages,
 } from './splunkQuay.ts';
-import { atomKey, SplunkHttpError, SplunkSdkClient } from './splunkSdkClient.ts';
+import { atomKey, SplunkSdkClient } from './splunkSdkClient.ts';
 
 const PROD = 'prod-search-token-0123456789abcdef';
 const DEV = 'dev-search-token-0123456789abcdef';

@@ -2,10 +2,10 @@
  * `quaylogs import …`, `quaylogs deadletter …`, `quaylogs status`.
  *
  * Imports hand rows to the ingest stream like every other source; the command
- * runs a loader of its own so the rows land even when no server is running (with
- * a running all-in-one `up`, stop it first: the embedded store is one process's).
+ * runs a loader of its own so the rows land even when no server is running. While a
+ * running `up` holds the embedded store, `import file` sends the file to it instead.
  */
-import { existsSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type ClickHouseStore, StoreLockedError } from '@quaylogs/clickhouse';
 import type { QuaylogsConfig } from '@quaylogs/config';
@@ -20,8 +20,9 @@ import {
   startLoader,
 } from '@quaylogs/ingest';
 import { type Redis, redisForWorkers } from '@quaylogs/queue';
-import { fail } from './commands.ts';
+import { callServer, fail, retentionPolicy, serverUrl } from './commands.ts';
 import { type LocalRedis, startLocalRedis } from './localRedis.ts';
+import { humanDuration } from './humanize.ts';
 import { rowProgress } from './progress.ts';
 
 /** Redis for one-shot commands: REDIS_URL, else the socket of the redis-server `up` started. */
@@ -45,11 +46,13 @@ async function withImportRuntime(
   cfg: QuaylogsConfig,
   open: (cfg: QuaylogsConfig) => Promise<ClickHouseStore>,
   run: (redis: Redis, store: ClickHouseStore, signal: AbortSignal, progress: (p: ImportProgress) => void) => Promise<{ rows: number; completed: boolean }>,
+  onLocked?: () => Promise<void>,
 ): Promise<void> {
   let store: ClickHouseStore;
   try {
     store = await open(cfg);
   } catch (err) {
+    if (err instanceof StoreLockedError && onLocked) return onLocked();
     if (err instanceof StoreLockedError) fail(`${err.message}; stop \`quaylogs up\` during the import, or use a ClickHouse server (CLICKHOUSE_URL)`);
     throw err;
   }
@@ -122,6 +125,16 @@ export async function runImportFile(
       onProgress,
       ...(opts.quayDb ? { quayDbUrl: opts.quayDb } : {}),
     }),
+    // `up` holds the embedded store: send the file to it; its loader stores the entries.
+    async () => {
+      const query = new URLSearchParams({ source: opts.source, restart: String(opts.restart), ...(opts.quayDb ? { quay_db: opts.quayDb } : {}) });
+      process.stderr.write(`sending ${path} to the running quaylogs at ${serverUrl(cfg, {})}…\n`);
+      const res = (await callServer(cfg, 'POST', `/api/v1/superuser/import?${query}`, {}, undefined, {
+        upload: createReadStream(path),
+        timeoutMs: 24 * 3_600_000,
+      })) as { rows: number; completed: boolean };
+      process.stderr.write(`${res.completed ? 'done' : 'interrupted'}: ${res.rows.toLocaleString('en-US')} entries handed off to its loader\n`);
+    },
   );
 }
 
@@ -170,7 +183,7 @@ export async function runStatus(
   if (store) {
     const redis = commandRedis(cfg);
     try {
-      status = await ingestStatus(store, redis);
+      status = await ingestStatus(store, redis, new Date(), await retentionPolicy(cfg));
     } finally {
       redis.disconnect();
       await store.close();
@@ -184,10 +197,15 @@ export async function runStatus(
   }
   const s = status as Awaited<ReturnType<typeof ingestStatus>>;
   process.stdout.write(`stream: ${s.stream.length} entries waiting, ${s.stream.pending} pending, dead letters: ${s.dead_letters}\n`);
+  const policy = await retentionPolicy(cfg);
+  const kept = (d: number) => (d > 0 ? `${d} d` : 'forever');
+  const overrides = Object.entries(policy.bySource).map(([src, d]) => `${src} ${kept(d)}`);
+  process.stdout.write(`retention: ${kept(policy.defaultDays)} by default${overrides.length ? `; ${overrides.join(', ')}` : ''}\n`);
   if (s.sources.length === 0) process.stdout.write('no sources have sent entries yet\n');
   for (const src of s.sources) {
     process.stdout.write(
-      `${src.source}: last entry ${src.last_entry_time} (lag ${Math.round(src.lag_seconds)} s), ${src.entries_last_hour} entries in the last hour\n`,
+      `${src.source}: last entry ${src.last_entry_time} (lag ${humanDuration(src.lag_seconds)}), ${src.entries_last_hour} entries in the last hour` +
+        `${src.retention_days === undefined ? '' : src.retention_days === null ? ', kept forever' : `, kept ${src.retention_days} d`}\n`,
     );
   }
 }

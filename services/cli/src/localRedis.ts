@@ -107,7 +107,11 @@ export async function startLocalRedis(dataDir: string): Promise<LocalRedis> {
       if (exited) return;
       const done = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM'); // redis-server flushes the AOF on SIGTERM
-      await Promise.race([done, new Promise((r) => setTimeout(r, 10_000))]);
+      // The deadline timer must not outlive the wait: a pending 10 s timer kept every one-shot
+      // command (a 3-row `import file`) alive for 10 s after its work was done.
+      let deadline: NodeJS.Timeout | undefined;
+      await Promise.race([done, new Promise((r) => (deadline = setTimeout(r, 10_000)))]);
+      clearTimeout(deadline);
       if (!exited) child.kill('SIGKILL');
     },
   };

@@ -11,18 +11,43 @@
  */
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
-import { buildApp, createMetrics, ensureBootstrapAdmin, exportsPlugin, hecPlugin, ingestStatusPlugin, LogPageCache, parseHecTokens, pipelinePlugin } from '@quaylogs/api';
+import {
+  buildApp,
+  createMetrics,
+  ensureBootstrapAdmin,
+  exportsPlugin,
+  hecPlugin,
+  ingestStatusPlugin,
+  LogPageCache,
+  parseHecTokens,
+  pipelinePlugin,
+  purgePlugin,
+  serverLoadsPlugin,
+} from '@quaylogs/api';
 import { consolePlugin } from '@quaylogs/console';
 import { startClickHouseHttp } from './clickhouseHttp.ts';
 import type { AppContext, AuditWriter } from '@quaylogs/api';
-import type { ClickHouseStore } from '@quaylogs/clickhouse';
+import type { ClickHouseStore, RetentionPolicy } from '@quaylogs/clickhouse';
 import type { QuaylogsConfig } from '@quaylogs/config';
 import { randomEventKey } from '@quaylogs/core';
 import { startExporter } from '@quaylogs/exporter';
-import { countDeadLetters, ingestStatus, listDeadLetters, loadSourcesConfig, replayDeadLetters, startLoader, startPoller } from '@quaylogs/ingest';
+import {
+  countDeadLetters,
+  ImportError,
+  importFile,
+  ingestStatus,
+  listDeadLetters,
+  loadSourcesConfig,
+  PurgeError,
+  purgeEntries,
+  replayDeadLetters,
+  startLoader,
+  startPoller,
+} from '@quaylogs/ingest';
 import { Queue } from 'bullmq';
 import {
   appendIngestBatch,
+  bumpLogGenerations,
   DEADLETTER_STREAM,
   INGEST_GROUP,
   INGEST_STREAM,
@@ -33,6 +58,8 @@ import {
   redisForProducers,
   redisForWorkers,
 } from '@quaylogs/queue';
+import type { Logger } from 'pino';
+import { loadDemo, storeIsEmpty } from './demoLoad.ts';
 import { type LocalRedis, startLocalRedis } from './localRedis.ts';
 
 export const ROLES = ['api', 'loader', 'poller', 'exporter'] as const;
@@ -50,11 +77,7 @@ export function parseRoles(spec: string): Role[] {
   return [...new Set(roles)] as Role[];
 }
 
-export interface Logger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
+export type { Logger } from 'pino';
 
 export interface Running {
   app: FastifyInstance | null;
@@ -88,6 +111,8 @@ export async function startRoles(opts: {
   roles: Role[];
   log: Logger;
   bootstrapToken: string;
+  /** Shown per source by the ingest status route. */
+  retention?: RetentionPolicy;
 }): Promise<Running> {
   const { cfg, store, secret, roles, log } = opts;
   let local: LocalRedis | null = null;
@@ -114,141 +139,182 @@ export async function startRoles(opts: {
   connections.push(producer);
   const consumer = `${hostname()}-${process.pid}`;
   const stops: { name: string; stop: () => Promise<void> }[] = [];
-
-  const listenHost = cfg.QUAYLOGS_HOST === '0.0.0.0' ? '127.0.0.1' : cfg.QUAYLOGS_HOST;
-  const publicBase = cfg.QUAYLOGS_SERVER_HOSTNAME
-    ? `${cfg.QUAYLOGS_PREFERRED_URL_SCHEME}://${cfg.QUAYLOGS_SERVER_HOSTNAME}`
-    : `${cfg.QUAYLOGS_PREFERRED_URL_SCHEME}://${listenHost}:${cfg.QUAYLOGS_PORT}`;
-
-  const metrics = createMetrics();
-  metrics.gaugeFromScrape('quaylogs_ingest_stream_entries', 'Ingest stream entries not yet stored', [], async () => [
-    { value: await producer.xlen(INGEST_STREAM) },
-  ]);
-  metrics.gaugeFromScrape('quaylogs_ingest_pending_entries', 'Ingest stream entries delivered to a loader, not yet acknowledged', [], async () => {
-    const summary = (await producer.xpending(INGEST_STREAM, INGEST_GROUP).catch(() => [0])) as [number, ...unknown[]];
-    return [{ value: Number(summary[0] ?? 0) }];
-  });
-  metrics.gaugeFromScrape('quaylogs_ingest_dead_letters', 'Entries the loader could not store', [], async () => [
-    { value: await producer.xlen(DEADLETTER_STREAM) },
-  ]);
-  const queues = [QUEUES.poll.name, QUEUES.exportlogs.name, QUEUES.exportDeliveries.name].map((name) => new Queue(name, { connection: producer }));
-  metrics.gaugeFromScrape('quaylogs_queue_jobs', 'BullMQ jobs by queue and state (failed = the bounded dead-letter set)', ['queue', 'state'], async () => {
-    const out: { labels: Record<string, string>; value: number }[] = [];
-    for (const q of queues) {
-      const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
-      for (const [state, value] of Object.entries(counts)) out.push({ labels: { queue: q.name, state }, value });
-    }
-    return out;
-  });
-  stops.push({ name: 'metrics queues', stop: async () => void (await Promise.all(queues.map((q) => closeBullmq(q)))) });
-
-  // Workers first (they hold no port), then the API, so requests are served only once
-  // everything behind them runs. They stop in the reverse order.
-  if (roles.includes('loader')) {
-    const loader = startLoader({
-      redis: worker(),
-      store,
-      consumer,
-      batchRows: cfg.QUAYLOGS_LOADER_BATCH_ROWS,
-      batchMs: cfg.QUAYLOGS_LOADER_BATCH_MS,
-      log: (obj, msg) => log.info({ role: 'loader', ...obj }, msg),
-      onBatch: (b) => {
-        metrics.loaderRows.inc({ outcome: 'inserted' }, b.inserted);
-        metrics.loaderRows.inc({ outcome: 'duplicate' }, b.duplicates);
-        metrics.loaderBatchSeconds.observe(b.ms / 1000);
-      },
-    });
-    stops.push({ name: 'loader', stop: () => loader.stop() });
-  }
-  if (roles.includes('exporter')) {
-    const exporter = await startExporter({ redis: worker(), store, config: cfg, log: log as never, baseUrl: publicBase, secret });
-    stops.push({ name: 'exporter', stop: () => exporter.stop() });
-  }
-  if (roles.includes('poller')) {
-    if (cfg.QUAYLOGS_CONFIG) {
-      const sources = await loadSourcesConfig(cfg.QUAYLOGS_CONFIG);
-      const poller = await startPoller({ redis: worker(), store, sources, log });
-      stops.push({ name: 'poller', stop: () => poller.close() });
-      log.info({ sources: sources.map((s) => s.name) }, 'poller started');
-    } else {
-      log.info({}, 'poller: no QUAYLOGS_CONFIG, no Quay source to poll');
-    }
-  }
-
-  let app: FastifyInstance | null = null;
-  let ctx: AppContext | null = null;
-  let port: number | null = null;
-  if (roles.includes('api')) {
-    const plugins = [
-      exportsPlugin({ redis: producer }),
-      ingestStatusPlugin({ status: () => ingestStatus(store, producer) }),
-      pipelinePlugin({
-        listDeadLetters: (o) => listDeadLetters(producer, o),
-        countDeadLetters: () => countDeadLetters(producer),
-        replayDeadLetters: (o) => replayDeadLetters(producer, o),
-      }),
-      consolePlugin(),
-    ];
-    const tokens = parseHecTokens(cfg.QUAYLOGS_HEC_TOKENS);
-    if (tokens.size > 0) plugins.push(hecPlugin({ redis: producer, tokens, maxBodyBytes: cfg.QUAYLOGS_HEC_MAX_BODY_BYTES }));
-    const logPageCache = cfg.QUAYLOGS_LOGS_PAGE_CACHE > 0 ? new LogPageCache({ redis: producer, maxEntries: cfg.QUAYLOGS_LOGS_PAGE_CACHE }) : undefined;
-    if (logPageCache) {
-      metrics.gaugeFromScrape('quaylogs_logs_page_cache_requests', 'First /logs pages served from the page cache (hit) or the store (miss) since start', ['result'], async () => [
-        { labels: { result: 'hit' }, value: logPageCache.hits },
-        { labels: { result: 'miss' }, value: logPageCache.misses },
-      ]);
-    }
-    const built = await buildApp({
-      store,
-      config: cfg,
-      secret,
-      ...(logPageCache ? { logPageCache } : {}),
-      audit: streamAuditWriter(producer),
-      metrics,
-      readiness: { redis: async () => (await producer.ping()) === 'PONG' },
-      logger: { level: cfg.QUAYLOGS_LOG_LEVEL, redact: ['req.headers.authorization', 'req.headers["x-splunk-request-channel"]'] },
-      plugins,
-    });
-    app = built.app;
-    ctx = built.ctx;
-    await ensureBootstrapAdmin(ctx, opts.bootstrapToken);
-    await app.listen({ host: cfg.QUAYLOGS_HOST, port: cfg.QUAYLOGS_PORT });
-    const addr = app.server.address();
-    port = typeof addr === 'object' && addr ? addr.port : cfg.QUAYLOGS_PORT;
-  }
-  // ClickHouse's HTTP interface for BI tools: after the API (it shares its identity tables),
-  // stopped before the workers (see the reverse order below).
-  const clickhouseHttp = await startClickHouseHttp({ cfg, store, log });
-  if (clickhouseHttp) stops.push({ name: 'clickhouse http', stop: () => clickhouseHttp.close() });
-
+  /** Stops what started, in reverse order, then closes Redis (and the redis-server quaylogs started). */
   const delay = <T>(ms: number, value: T) => new Promise<T>((r) => setTimeout(r, ms, value).unref());
-  const pingWithin = (r: typeof producer, ms: number) =>
-    Promise.race([r.ping().then((p) => p === 'PONG', () => false), delay(ms, false)]);
-
-  return {
-    app,
-    ctx,
-    backend: store.backend,
-    port,
-    beginShutdown() {
-      if (ctx) ctx.shuttingDown = true;
-    },
-    async stop() {
-      if (ctx) ctx.shuttingDown = true;
-      if (app) await app.close();
-      // With Redis unreachable, workers and queues cannot finish their Redis work (BullMQ waits
-      // for a connection that is not coming): give each a moment, then go on. Unacknowledged
-      // entries stay pending in Redis and are stored exactly once after the next start.
-      const redisUp = producer.status === 'ready' && (await pingWithin(producer, 1_000));
-      for (const s of stops.reverse()) {
-        const stopped = s.stop().catch((err) => log.error({ err, role: s.name }, 'stop failed'));
-        if (redisUp) await stopped;
-        else if ((await Promise.race([stopped.then(() => 'done'), delay(1_000, 'late')])) === 'late') {
-          log.warn({ role: s.name }, 'Redis is unreachable: not waiting for this role to stop');
-        }
+  const pingWithin = (r: Redis, ms: number) => Promise.race([r.ping().then((p) => p === 'PONG', () => false), delay(ms, false)]);
+  const stopAll = async () => {
+    // With Redis unreachable, workers and queues cannot finish their Redis work (BullMQ waits
+    // for a connection that is not coming): give each a moment, then go on. Unacknowledged
+    // entries stay pending in Redis and are stored exactly once after the next start.
+    const redisUp = producer.status === 'ready' && (await pingWithin(producer, 1_000));
+    for (const st of stops.reverse()) {
+      const stopped = st.stop().catch((err) => log.error({ err, role: st.name }, 'stop failed'));
+      if (redisUp) await stopped;
+      else if ((await Promise.race([stopped.then(() => 'done'), delay(1_000, 'late')])) === 'late') {
+        log.warn({ role: st.name }, 'Redis is unreachable: not waiting for this role to stop');
       }
-      await Promise.all(connections.map((c) => quitRedis(c)));
-      if (local) await local.stop();
-    },
+    }
+    await Promise.all(connections.map((c) => quitRedis(c)));
+    if (local) await local.stop();
   };
+  try {
+    return await startInOrder();
+  } catch (err) {
+    // A start that fails half-way (the port in use, a bad QUAYLOGS_CONFIG…) leaves nothing
+    // running behind it: no worker, no connection, no redis-server of ours.
+    await stopAll().catch(() => undefined);
+    throw err;
+  }
+
+  async function startInOrder(): Promise<Running> {
+    const listenHost = cfg.QUAYLOGS_HOST === '0.0.0.0' ? '127.0.0.1' : cfg.QUAYLOGS_HOST;
+    const publicBase = cfg.QUAYLOGS_SERVER_HOSTNAME
+      ? `${cfg.QUAYLOGS_PREFERRED_URL_SCHEME}://${cfg.QUAYLOGS_SERVER_HOSTNAME}`
+      : `${cfg.QUAYLOGS_PREFERRED_URL_SCHEME}://${listenHost}:${cfg.QUAYLOGS_PORT}`;
+
+    const metrics = createMetrics();
+    metrics.gaugeFromScrape('quaylogs_ingest_stream_entries', 'Ingest stream entries not yet stored', [], async () => [
+      { value: await producer.xlen(INGEST_STREAM) },
+    ]);
+    metrics.gaugeFromScrape('quaylogs_ingest_pending_entries', 'Ingest stream entries delivered to a loader, not yet acknowledged', [], async () => {
+      const summary = (await producer.xpending(INGEST_STREAM, INGEST_GROUP).catch(() => [0])) as [number, ...unknown[]];
+      return [{ value: Number(summary[0] ?? 0) }];
+    });
+    metrics.gaugeFromScrape('quaylogs_ingest_dead_letters', 'Entries the loader could not store', [], async () => [
+      { value: await producer.xlen(DEADLETTER_STREAM) },
+    ]);
+    const queues = [QUEUES.poll.name, QUEUES.exportlogs.name, QUEUES.exportDeliveries.name].map((name) => new Queue(name, { connection: producer }));
+    metrics.gaugeFromScrape('quaylogs_queue_jobs', 'BullMQ jobs by queue and state (failed = the bounded dead-letter set)', ['queue', 'state'], async () => {
+      const out: { labels: Record<string, string>; value: number }[] = [];
+      for (const q of queues) {
+        const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+        for (const [state, value] of Object.entries(counts)) out.push({ labels: { queue: q.name, state }, value });
+      }
+      return out;
+    });
+    stops.push({ name: 'metrics queues', stop: async () => void (await Promise.all(queues.map((q) => closeBullmq(q)))) });
+
+    // Workers first (they hold no port), then the API, so requests are served only once
+    // everything behind them runs. They stop in the reverse order.
+    if (roles.includes('loader')) {
+      const loader = startLoader({
+        redis: worker(),
+        store,
+        consumer,
+        batchRows: cfg.QUAYLOGS_LOADER_BATCH_ROWS,
+        batchMs: cfg.QUAYLOGS_LOADER_BATCH_MS,
+        log: (obj, msg) => log.info({ role: 'loader', ...obj }, msg),
+        onBatch: (b) => {
+          metrics.loaderRows.inc({ outcome: 'inserted' }, b.inserted);
+          metrics.loaderRows.inc({ outcome: 'duplicate' }, b.duplicates);
+          metrics.loaderBatchSeconds.observe(b.ms / 1000);
+        },
+      });
+      stops.push({ name: 'loader', stop: () => loader.stop() });
+    }
+    if (roles.includes('exporter')) {
+      const exporter = await startExporter({ redis: worker(), store, config: cfg, log: log as never, baseUrl: publicBase, secret });
+      stops.push({ name: 'exporter', stop: () => exporter.stop() });
+    }
+    if (roles.includes('poller')) {
+      if (cfg.QUAYLOGS_CONFIG) {
+        const sources = await loadSourcesConfig(cfg.QUAYLOGS_CONFIG);
+        const poller = await startPoller({ redis: worker(), store, sources, log });
+        stops.push({ name: 'poller', stop: () => poller.close() });
+        log.info({ sources: sources.map((s) => s.name) }, 'poller started');
+      } else {
+        log.info({}, 'poller: no QUAYLOGS_CONFIG, no Quay source to poll');
+      }
+    }
+
+    let app: FastifyInstance | null = null;
+    let ctx: AppContext | null = null;
+    let port: number | null = null;
+    if (roles.includes('api')) {
+      const plugins = [
+        exportsPlugin({ redis: producer }),
+        ingestStatusPlugin({ status: () => ingestStatus(store, producer, new Date(), opts.retention) }),
+        purgePlugin({
+          refusal: PurgeError,
+          purge: async (spec) => {
+            const res = await purgeEntries(store, spec);
+            // Cached first pages of the touched namespaces must not show erased entries.
+            if (res.namespaces.length > 0) await bumpLogGenerations(producer.multi(), res.namespaces).exec();
+            return res;
+          },
+        }),
+        pipelinePlugin({
+          listDeadLetters: (o) => listDeadLetters(producer, o),
+          countDeadLetters: () => countDeadLetters(producer),
+          replayDeadLetters: (o) => replayDeadLetters(producer, o),
+        }),
+        consolePlugin(),
+        // `quaylogs import file` and `quaylogs demo` while this process holds the store.
+        serverLoadsPlugin({
+          refusal: ImportError,
+          maxUploadBytes: 64 * 1024 ** 3,
+          importFile: (path, o) => importFile({ path, redis: producer, store, ...o }),
+          demo: async (o) => {
+            if (!o.force && !(await storeIsEmpty(store))) return { refused: 'The store already holds logs; send force: true to add demo rows anyway' };
+            return loadDemo(store, { rows: o.rows, seed: o.seed });
+          },
+        }),
+      ];
+      const tokens = parseHecTokens(cfg.QUAYLOGS_HEC_TOKENS);
+      if (tokens.size > 0) {
+        plugins.push(
+          hecPlugin({
+            redis: producer,
+            tokens,
+            maxBodyBytes: cfg.QUAYLOGS_HEC_MAX_BODY_BYTES,
+            onReject: (source, code) => metrics.hecRejected.inc({ source, code: String(code) }),
+          }),
+        );
+      }
+      const logPageCache = cfg.QUAYLOGS_LOGS_PAGE_CACHE > 0 ? new LogPageCache({ redis: producer, maxEntries: cfg.QUAYLOGS_LOGS_PAGE_CACHE }) : undefined;
+      if (logPageCache) {
+        metrics.gaugeFromScrape('quaylogs_logs_page_cache_requests', 'First /logs pages served from the page cache (hit) or the store (miss) since start', ['result'], async () => [
+          { labels: { result: 'hit' }, value: logPageCache.hits },
+          { labels: { result: 'miss' }, value: logPageCache.misses },
+        ]);
+      }
+      const built = await buildApp({
+        store,
+        config: cfg,
+        secret,
+        ...(logPageCache ? { logPageCache } : {}),
+        audit: streamAuditWriter(producer),
+        metrics,
+        readiness: { redis: async () => (await producer.ping()) === 'PONG' },
+        logger: log,
+        plugins,
+      });
+      app = built.app;
+      ctx = built.ctx;
+      const api = app;
+      stops.push({ name: 'api', stop: () => api.close() });
+      await ensureBootstrapAdmin(ctx, opts.bootstrapToken);
+      await app.listen({ host: cfg.QUAYLOGS_HOST, port: cfg.QUAYLOGS_PORT });
+      const addr = app.server.address();
+      port = typeof addr === 'object' && addr ? addr.port : cfg.QUAYLOGS_PORT;
+    }
+    // ClickHouse's HTTP interface for BI tools: after the API (it shares its identity tables),
+    // stopped before the workers (stops run in reverse order).
+    const clickhouseHttp = await startClickHouseHttp({ cfg, store, log });
+    if (clickhouseHttp) stops.push({ name: 'clickhouse http', stop: () => clickhouseHttp.close() });
+
+    return {
+      app,
+      ctx,
+      backend: store.backend,
+      port,
+      beginShutdown() {
+        if (ctx) ctx.shuttingDown = true;
+      },
+      async stop() {
+        if (ctx) ctx.shuttingDown = true;
+        await stopAll(); // the API first (drains requests), then the workers, then Redis
+      },
+    };
+  }
 }

@@ -43,7 +43,7 @@ export function whenUnauthorized(fn: () => void): void {
   onUnauthorized = fn;
 }
 
-export async function api<T = any>(method: string, path: string, body?: unknown, opts: { token?: string } = {}): Promise<T> {
+export async function api<T = unknown>(method: string, path: string, body?: unknown, opts: { token?: string } = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   const t = opts.token ?? token;
   if (t) headers.authorization = `Bearer ${t}`;
@@ -68,7 +68,7 @@ export async function api<T = any>(method: string, path: string, body?: unknown,
   return parsed as T;
 }
 
-export const get = <T = any>(path: string) => api<T>('GET', path);
+export const get = <T = unknown>(path: string) => api<T>('GET', path);
 
 /** `path?a=b&c=d`, leaving out empty values. */
 export function withQuery(path: string, q: Record<string, string | undefined | null>): string {

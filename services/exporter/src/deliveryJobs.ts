@@ -30,7 +30,7 @@ export function webhookIdFor(exportId: string): string {
   return `msg_${exportId.replace(/-/g, '')}`;
 }
 
-/** Quay's callback body (§3.8), keys in Quay's order, laid out as Python's json.dumps. */
+/** Quay's callback body, keys in Quay's order, laid out as Python's json.dumps. */
 export function callbackBody(e: ExportRecord, outcome: ExportOutcome): string {
   return pythonFlatJson({
     export_id: e.export_id,

@@ -1,6 +1,6 @@
 /**
  * The three export formats, as text builders over stored rows:
- * - `json`: Quay's export document (compat spec §3.7) — export_id, details, the
+ * - `json`: Quay's export document (docs/compatibility.md) — export_id, details, the
  *   log entries (Quay's entry shape, non-ASCII escaped like Python's json.dumps), then
  *   the `{"terminator": true}` entry that ends every Quay export;
  * - `ndjson`: one Quay log entry per line, nothing else;

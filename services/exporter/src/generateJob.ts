@@ -40,7 +40,7 @@ export function recordFromSpec(spec: ExportSpec, now = new Date()): ExportRecord
   );
 }
 
-/** Exactly what `/logs` reads for the same request (compat §1.5), over the export's window. */
+/** Exactly what `/logs` reads for the same request (docs/compatibility.md), over the export's window. */
 export function filterFor(e: ExportRecord): LogFilter {
   return {
     start: e.window_start,

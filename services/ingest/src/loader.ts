@@ -1,5 +1,5 @@
 /**
- * The loader: the one writer of `usage_logs` (DESIGN.md "Data flow"). It reads the ingest
+ * The loader: the one writer of `usage_logs` (docs/architecture.md "Data flow"). It reads the ingest
  * stream through the consumer group, batches entries by rows and time, drops event_keys
  * already stored (and duplicates within the batch), inserts with a deterministic
  * `insert_deduplication_token`, and acknowledges entries only after ClickHouse accepted

@@ -6,7 +6,7 @@
  * Every ClickHouse read is bounded: the newest day per source comes from the small daily
  * rollup, and `usage_logs` is only read from that day on (partition and key pruning).
  */
-import type { ClickHouseStore } from '@quaylogs/clickhouse';
+import { type ClickHouseStore, type RetentionPolicy, retentionFor } from '@quaylogs/clickhouse';
 import { DEADLETTER_STREAM, INGEST_GROUP, INGEST_STREAM, type Redis } from '@quaylogs/queue';
 
 export interface SourceStatus {
@@ -19,6 +19,8 @@ export interface SourceStatus {
   lag_seconds: number;
   /** Entries whose time falls within the last hour. */
   entries_last_hour: number;
+  /** Days this source's entries are kept (null = forever); absent when the caller knows no policy. */
+  retention_days?: number | null;
 }
 
 export interface IngestStatus {
@@ -107,8 +109,9 @@ async function streamStatus(redis: Redis): Promise<IngestStatus['stream'] & { de
   return { length, pending, undelivered, oldest_pending_ms: oldest, consumers, dead_letters: deadLetters };
 }
 
-export async function ingestStatus(store: ClickHouseStore, redis: Redis, now: Date = new Date()): Promise<IngestStatus> {
-  const [sources, stream] = await Promise.all([sourceStatus(store, now), streamStatus(redis)]);
+export async function ingestStatus(store: ClickHouseStore, redis: Redis, now: Date = new Date(), retention?: RetentionPolicy): Promise<IngestStatus> {
+  const [stored, stream] = await Promise.all([sourceStatus(store, now), streamStatus(redis)]);
+  const sources = retention ? stored.map((s) => ({ ...s, retention_days: retentionFor(retention, s.source) })) : stored;
   const { dead_letters, ...streamOnly } = stream;
   return { generated_at: now.toISOString(), sources, stream: streamOnly, dead_letters };
 }

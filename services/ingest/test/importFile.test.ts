@@ -85,7 +85,7 @@ function makeEntries(n: number, startMs = Date.UTC(2024, 5, 18, 10, 0, 0)): Entr
 
 const isoSecond = (dt: string) => new Date(`${dt.slice(0, 19).replace(' ', 'T')}Z`);
 
-/** Quay's API shape of an entry (compat spec §2.3). */
+/** Quay's API shape of an entry (docs/compatibility.md). */
 function apiEntry(e: Entry): Record<string, unknown> {
   const out: Record<string, unknown> = { kind: e.kind, metadata: e.metadata, ip: e.ip, datetime: formatRfc2822(isoSecond(e.datetime)) };
   if (e.performer) {

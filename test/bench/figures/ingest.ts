@@ -7,7 +7,7 @@
  * The server is a separate process (ingestChild.ts: store, API with the HEC
  * receiver, loader) on a Redis database of its own; this process is the client.
  * Events are the demo generator's rows in the body Quay's splunk_hec producer
- * sends (compat spec §5.2: keys sorted, datetime in whole Unix seconds).
+ * sends (keys sorted, datetime in whole Unix seconds).
  */
 import http from 'node:http';
 import { createConnection } from 'node:net';

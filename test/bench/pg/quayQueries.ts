@@ -197,7 +197,7 @@ export interface QuayPage {
  * The next token follows Quay's intent: `start_index` is the 21st row's datetime
  * and `offset_val` skips the rows of that datetime already served. Quay's own
  * bookkeeping adds 20 whenever rows 20 and 21 share a datetime and never resets
- * it (compat spec §1.4: a walk then skips rows); copying that would make the two
+ * it (a walk then skips rows); copying that would make the two
  * sides page through different entries, so the bench counts the already-served
  * rows instead. The statement (shape, index use, LIMIT 21 and OFFSET) is Quay's.
  */

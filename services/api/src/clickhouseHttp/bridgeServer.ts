@@ -192,7 +192,7 @@ export function createClickHouseHttpBridge(opts: ClickHouseHttpBridgeOptions): C
     let queryId: string = randomUUID();
     try {
       const decoded = asked ? decodeURIComponent(asked.replace(/\+/g, ' ')) : '';
-      if (/^[A-Za-z0-9_.:\-]{1,128}$/.test(decoded)) queryId = decoded;
+      if (/^[A-Za-z0-9_.:-]{1,128}$/.test(decoded)) queryId = decoded;
     } catch {
       /* malformed escape: keep the generated id */
     }

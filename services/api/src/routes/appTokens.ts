@@ -1,5 +1,5 @@
 /**
- * App-specific tokens (seed §6.1, compat §6.1) for the calling user, and the
+ * App-specific tokens (Quay's app-token API; see docs/compatibility.md) for the calling user, and the
  * superuser's surface for managing quaylogs users: create, admin grants, tokens.
  */
 import { randomUUID } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * Log exports (compat spec §3) and their quaylogs extensions:
+ * Log exports (docs/compatibility.md) and their quaylogs extensions:
  * - POST /api/v1/{user | organization/{org} | repository/{ns}/{repo}}/exportlogs — Quay's
  *   request, checks, audit entries and `{"export_id"}` answer; the export runs as a job;
  * - GET /api/v1/exportlogs/{export_id} — what happened to an export;
@@ -86,6 +86,18 @@ function rfcOrNull(d: Date | null): string | null {
   return d ? formatRfc2822(d) : null;
 }
 
+/** Appended to Quay's generic refusal: how an operator admits a private callback target. */
+export const SSRF_HINT =
+  ' (private, loopback and reserved addresses are refused; the quaylogs operator can allow a host or CIDR with QUAYLOGS_SSRF_ALLOWED_HOSTS)';
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return '';
+  }
+}
+
 export function exportsPlugin(deps: ExportsPluginDeps) {
   return async (app: FastifyInstance, ctx: AppContext): Promise<void> => {
     const queue: Queue = openExportQueue(deps.redis);
@@ -115,8 +127,12 @@ export function exportsPlugin(deps: ExportsPluginDeps) {
       try {
         await vetUrl(url, ssrf);
       } catch (err) {
-        if (err instanceof SsrfError) throw invalidRequest(err.kind === 'blocked' ? MSG_INVALID_CALLBACK_URL : err.message);
-        throw err;
+        if (!(err instanceof SsrfError)) throw err;
+        if (err.kind === 'format') throw invalidRequest(err.message);
+        // The caller learns only that the target is refused (no topology); the operator
+        // reads why in the log, and the answer names the setting that admits a host.
+        app.log.warn({ callback_host: hostOf(url), reason: err.message }, 'export callback URL refused by the SSRF guard');
+        throw invalidRequest(`${MSG_INVALID_CALLBACK_URL}${SSRF_HINT}`);
       }
     }
 

@@ -1,6 +1,6 @@
 /**
  * Splunk HTTP Event Collector receiver: quaylogs is the collector Quay's `splunk_hec`
- * log producer posts to (compat spec §5.2). It is not Quay's API, so its routes are
+ * log producer posts to (docs/compatibility.md). It is not Quay's API, so its routes are
  * registered with plain `app.route` and never appear in discovery.
  *
  * - `POST /services/collector/event` (also `/services/collector`, `/services/collector/event/1.0`)
@@ -33,6 +33,8 @@ export interface HecDeps {
   maxBodyBytes: number;
   /** Clock for the timestamp sanity window (tests). */
   now?: () => number;
+  /** Called for every refused request (metrics); `-` as source when the token named none. */
+  onReject?: (source: string, code: number) => void;
 }
 
 export const HEC_EVENT_PATHS = ['/services/collector/event', '/services/collector', '/services/collector/event/1.0'];
@@ -273,7 +275,7 @@ export function hecEventToRow(envelope: unknown, index: number, source: string, 
     ip: text(ev, 'ip', index),
     datetime: toChDateTime(new Date(at)),
     metadata: metadataText(ev, index),
-    // Quay never retries a POST: every accepted event is a distinct entry (DESIGN.md).
+    // Quay never retries a POST: every accepted event is a distinct entry (docs/architecture.md).
     event_key: randomEventKey(),
     request_url: text(ev, 'request_url', index),
     http_method: text(ev, 'http_method', index),
@@ -324,7 +326,18 @@ export function hecPlugin(deps: HecDeps): (app: FastifyInstance, ctx: AppContext
       hec.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: deps.maxBodyBytes }, (_req, body, done) => done(null, body));
 
       hec.setErrorHandler((err: FastifyError, req, reply) => {
-        if (err instanceof HecError) return sendHec(reply, err.reply, err.eventNumber);
+        if (err instanceof HecError) {
+          // Splunk's body carries only a code; the reason goes to the log, for the operator.
+          let source = '-';
+          try {
+            source = deps.tokens.get(hecToken(req)) ?? '-';
+          } catch {
+            /* no usable credential: no source */
+          }
+          req.log.warn({ source, code: err.reply.code, event: err.eventNumber, reason: err.message }, 'hec: request refused');
+          deps.onReject?.(source, err.reply.code);
+          return sendHec(reply, err.reply, err.eventNumber);
+        }
         if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
           const length = Number(req.headers['content-length']);
           return tooLarge(reply, Number.isFinite(length) && length > deps.maxBodyBytes ? length : null, deps.maxBodyBytes);

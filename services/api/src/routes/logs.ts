@@ -1,7 +1,7 @@
 /**
  * Quay's usage-log routes, served from ClickHouse:
  * GET /api/v1/{user | organization/{org} | repository/{ns}/{repo} | superuser}/{logs | aggregatelogs}.
- * Byte-compatible with Quay (compat spec §1–§2) plus additive extensions:
+ * Byte-compatible with Quay (docs/compatibility.md) plus additive extensions:
  * ISO-8601 dates, `kind`/`repository` filters, `group_by`, aggregates over any range.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';

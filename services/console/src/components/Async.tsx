@@ -17,7 +17,7 @@ export function useAsync<T>(load: () => Promise<T>, deps: DependencyList): [Asyn
     return () => {
       alive = false;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // deps are the caller's (plus the reload tick), as in a React effect
   }, [...deps, tick]);
   return [state, () => setTick((t) => t + 1)];
 }

@@ -83,7 +83,7 @@ export function LogTable({
     setRows([]);
     setNext(null);
     void load(null);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // deps are the caller's (plus the reload tick), as in a React effect
   }, [path]);
 
   // Endless paging: the next page loads when the end of the table scrolls into view.
@@ -95,7 +95,7 @@ export function LogTable({
     });
     io.observe(el);
     return () => io.disconnect();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // deps are the caller's (plus the reload tick), as in a React effect
   }, [next, loading]);
 
   const filterInput = (key: keyof LogFilters, label: string, placeholder: string) => (

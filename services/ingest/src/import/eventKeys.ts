@@ -1,5 +1,5 @@
 /**
- * Event keys for imported entries (DESIGN.md "Event identity"): content hash plus the
+ * Event keys for imported entries (docs/architecture.md "Event identity"): content hash plus the
  * ordinal among identical entries of the same second. An entry's ordinal counts the
  * identical entries that come before it in the source's own order (Quay's row id), so
  * it never depends on how the import was cut into batches, and entries appended later

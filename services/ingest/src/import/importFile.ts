@@ -2,9 +2,9 @@
  * `quaylogs import file <path> [--quay-db URL]`: imports a file of Quay usage logs.
  *
  * Recognised from the content (gzip by its magic bytes, whatever the name):
- * - Quay's export document (compat spec §3.7): `{"export_id", "details", "logs": [...,
+ * - Quay's export document (docs/compatibility.md): `{"export_id", "details", "logs": [...,
  *   {"terminator": true}]}`; entries in the API's shape, namespace from `details`;
- * - a log-rotation archive (§5.4): a JSON array of rows with numeric ids, resolved through
+ * - a log-rotation archive: a JSON array of rows with numeric ids, resolved through
  *   Quay's database (`quayDbUrl`, the CLI's `--quay-db`), which is then required;
  * - NDJSON of our own export format: one API-shaped entry per line.
  *
@@ -297,6 +297,7 @@ export async function importFile(opts: ImportFileOptions): Promise<ImportFileRes
     try {
       await save();
     } catch (err) {
+      // eslint-disable-next-line no-unsafe-finally -- deliberate: a failed save surfaces unless an earlier error already does
       if (!failed) throw err;
     }
   }

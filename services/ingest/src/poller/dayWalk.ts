@@ -3,7 +3,7 @@
  * day to the end, so the window is exactly the day), following `next_page` to the end, and
  * hands the entries over in keyed batches.
  *
- * Event identity (DESIGN.md): an entry's key is a content hash plus its ordinal among
+ * Event identity (docs/architecture.md): an entry's key is a content hash plus its ordinal among
  * identical entries of the same second, so a second must always be keyed whole. Quay's
  * pages come newest first and a day holds whole seconds, so once the walk has reached an
  * older second every newer second is complete: batches are cut only there, and the keys are

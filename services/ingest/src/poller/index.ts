@@ -1,6 +1,6 @@
 export { startPoller, pollBackoff, schedulerId, POLL_BACKOFF_TYPE } from './poller.ts';
 export type { Poller, PollerOptions } from './poller.ts';
-export { loadSourcesConfig, parseSourcesConfig, SourcesConfigError } from './sourcesConfig.ts';
+export { loadRetentionOverrides, loadSourcesConfig, parseRetentionOverrides, parseSourcesConfig, SourcesConfigError } from './sourcesConfig.ts';
 export type { PollSource } from './sourcesConfig.ts';
 export { pollSource, PollError, targetsOf, checkpointNamespace } from './pollSource.ts';
 export type { PollContext, PollResult, NamespaceResult, PollerLogger } from './pollSource.ts';

@@ -9,6 +9,8 @@
  *     namespaces: [acme, alice]       # ...or: superuser: true (every namespace, /superuser/logs)
  *     interval: 5m                    # default 5m
  *     start: 06/01/2024               # first poll's first day (MM/DD/YYYY, UTC); default 30 days back
+ * retention_days:                     # optional: per-source retention (0 = keep forever),
+ *   prod: 400                         # overriding QUAYLOGS_RETENTION_DAYS for these sources
  * ```
  * Validated with zod; every problem is reported with its path in the file.
  */
@@ -100,7 +102,16 @@ const sourceSchema = z
   });
 
 const fileSchema = z
-  .object({ sources: z.array(sourceSchema) })
+  .object({
+    sources: z.array(sourceSchema).default([]),
+    /** Per-source retention in days (0 = keep forever), overriding QUAYLOGS_RETENTION_DAYS. */
+    retention_days: z
+      .record(
+        z.string().regex(SOURCE_NAME, 'source names are 1–63 letters, digits, ".", "_" or "-"'),
+        z.number().int('must be a whole number of days').min(0, 'must be ≥ 0 (0 = keep forever)'),
+      )
+      .optional(),
+  })
   .strict()
   .superRefine((f, ctx) => {
     const seen = new Set<string>();
@@ -122,7 +133,7 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
 }
 
 /** Parses and validates the file's text. `origin` names the file in error messages. */
-export function parseSourcesConfig(text: string, origin = 'QUAYLOGS_CONFIG'): PollSource[] {
+function parseConfigFile(text: string, origin: string): z.infer<typeof fileSchema> {
   let raw: unknown;
   try {
     raw = parseYaml(text, { prettyErrors: true });
@@ -136,7 +147,11 @@ export function parseSourcesConfig(text: string, origin = 'QUAYLOGS_CONFIG'): Po
     const lines = parsed.error.issues.map((i) => describeIssue(i, raw));
     throw new SourcesConfigError(`${origin} has ${lines.length} problem(s):\n  ${lines.join('\n  ')}`);
   }
-  return parsed.data.sources.map((s) => ({
+  return parsed.data;
+}
+
+export function parseSourcesConfig(text: string, origin = 'QUAYLOGS_CONFIG'): PollSource[] {
+  return parseConfigFile(text, origin).sources.map((s) => ({
     name: s.name,
     url: s.url,
     token: s.token,
@@ -147,13 +162,25 @@ export function parseSourcesConfig(text: string, origin = 'QUAYLOGS_CONFIG'): Po
   }));
 }
 
-/** Reads the sources file at `path` (normally `QUAYLOGS_CONFIG`). */
-export async function loadSourcesConfig(path: string): Promise<PollSource[]> {
-  let text: string;
+async function readConfigFile(path: string): Promise<string> {
   try {
-    text = await readFile(path, 'utf8');
+    return await readFile(path, 'utf8');
   } catch (err) {
     throw new SourcesConfigError(`cannot read the sources file ${path} (QUAYLOGS_CONFIG): ${(err as Error).message}`);
   }
-  return parseSourcesConfig(text, path);
+}
+
+/** Reads the sources file at `path` (normally `QUAYLOGS_CONFIG`). */
+export async function loadSourcesConfig(path: string): Promise<PollSource[]> {
+  return parseSourcesConfig(await readConfigFile(path), path);
+}
+
+/** The file's `retention_days` map: source → days (0 = keep forever); empty when absent. */
+export function parseRetentionOverrides(text: string, origin = 'QUAYLOGS_CONFIG'): Record<string, number> {
+  return { ...(parseConfigFile(text, origin).retention_days ?? {}) };
+}
+
+export async function loadRetentionOverrides(path: string | undefined): Promise<Record<string, number>> {
+  if (!path) return {};
+  return parseRetentionOverrides(await readConfigFile(path), path);
 }

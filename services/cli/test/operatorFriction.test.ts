@@ -1,0 +1,265 @@
+/**
+ * What an operator meets in the first hour, run as they run it (the real `quaylogs` command,
+ * the real embedded ClickHouse, the redis-server `up` starts itself): `--version`; `up` on a
+ * port in use leaves no redis-server behind; a running `up` is found through data/server.json
+ * by `sql`, `status`, `migrate`, `purge`, `import file` and `demo` without QUAYLOGS_PORT; one access line per request; a
+ * refused HEC request logged with its reason and counted in /metrics; a refused callback URL
+ * that names QUAYLOGS_SSRF_ALLOWED_HOSTS.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '../../..');
+const BIN = 'services/cli/bin/quaylogs.js';
+const TOKEN = 'operator-test-bootstrap-token-0123456789';
+const HEC_TOKEN = 'operator-test-hec-token-0123456789';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function listen(port = 0): Promise<Server> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.on('error', rej);
+    srv.listen(port, '127.0.0.1', () => res(srv));
+  });
+}
+
+async function freePort(): Promise<number> {
+  const srv = await listen();
+  const { port } = srv.address() as { port: number };
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!/^(QUAYLOGS_|CLICKHOUSE_|REDIS_)/.test(k)) env[k] = v;
+  }
+  return { ...env, QUAYLOGS_LOG_LEVEL: 'warn', ...extra };
+}
+
+function start(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; out: () => string; done: Promise<Run> } {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const done = new Promise<Run>((res) => child.on('close', (code) => res({ code, stdout, stderr })));
+  return { child, out: () => stdout, done };
+}
+
+/** Processes whose command line names this path (a redis-server left behind would). */
+function processesNaming(path: string): number[] {
+  const pids: number[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(path)) pids.push(Number(pid));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return pids;
+}
+
+async function until<T>(what: () => Promise<T | null | undefined | false>, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await what();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('the operator\'s first hour', () => {
+  let dataDir: string;
+  const upProcs: ReturnType<typeof start>[] = [];
+
+  beforeAll(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'quaylogs-operator-'));
+  });
+  afterAll(async () => {
+    for (const up of upProcs) {
+      if (up.child.exitCode === null && up.child.signalCode === null) {
+        up.child.kill('SIGKILL');
+        await up.done;
+      }
+    }
+    const socket = join(dataDir, 'redis', 'redis.sock');
+    if (existsSync(socket)) {
+      const redis = new Redis(socket, { lazyConnect: true, maxRetriesPerRequest: 0 });
+      await redis.connect().then(() => redis.shutdown('NOSAVE')).catch(() => undefined);
+      redis.disconnect();
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('--version prints the version of package.json', async () => {
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const res = await start(['--version'], childEnv({ QUAYLOGS_DATA_DIR: dataDir })).done;
+    expect(res.code).toBe(0);
+    expect(res.stdout).toBe(`${version}\n`);
+  });
+
+  it('up on a port in use exits 1 naming the port, and stops the redis-server it started', async () => {
+    const busy = await listen();
+    const port = (busy.address() as { port: number }).port;
+    try {
+      const res = await start(['up', '--port', String(port)], childEnv({ QUAYLOGS_DATA_DIR: dataDir, QUAYLOGS_BOOTSTRAP_TOKEN: TOKEN })).done;
+      expect(res.code).toBe(1);
+      expect(res.stderr).toContain(`127.0.0.1:${port}: the port is in use`);
+    } finally {
+      await new Promise((r) => busy.close(r));
+    }
+    const socket = join(dataDir, 'redis', 'redis.sock');
+    expect(processesNaming(socket)).toEqual([]);
+    expect(existsSync(join(dataDir, 'server.json'))).toBe(false);
+  });
+
+  it('a running up is found through data/server.json; one access line per request; HEC and callback refusals say why', async () => {
+    const port = await freePort();
+    const env = childEnv({
+      QUAYLOGS_DATA_DIR: dataDir,
+      QUAYLOGS_PORT: String(port),
+      QUAYLOGS_BOOTSTRAP_TOKEN: TOKEN,
+      QUAYLOGS_HEC_TOKENS: `prod=${HEC_TOKEN}`,
+      QUAYLOGS_LOG_LEVEL: 'info',
+    });
+    const up = start(['up'], env);
+    upProcs.push(up);
+    const base = `http://127.0.0.1:${port}`;
+    await until(async () => up.child.exitCode === null && (await fetch(`${base}/readyz`).then((r) => r.ok).catch(() => false)), 90_000);
+
+    const file = JSON.parse(readFileSync(join(dataDir, 'server.json'), 'utf8')) as { url: string; pid: number };
+    expect(file).toMatchObject({ url: base, pid: up.child.pid });
+
+    // No QUAYLOGS_PORT in the command's environment: the data directory says where `up` is.
+    const { QUAYLOGS_PORT: _port, ...noPort } = env;
+    const sql = await start(['sql', 'SELECT 1 AS one', '--json'], noPort).done;
+    expect(sql.stderr).toBe('');
+    expect(sql.stdout).toBe('{"one":1}\n');
+    const migrate = await start(['migrate'], noPort).done;
+    expect(migrate.code, migrate.stderr).toBe(0);
+    expect(migrate.stdout).toMatch(/^0 applied, \d+ already applied \(the running quaylogs at http:\/\/127\.0\.0\.1:\d+ holds the embedded store/);
+    const status = await start(['status'], noPort).done;
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/^stream: \d+ entries waiting/);
+    expect(status.stdout).toContain('retention: forever by default');
+
+    // One access line per request (Fastify's own two are off), JSON because stdout is a pipe.
+    const marker = `/healthz?probe=${Date.now()}`;
+    expect((await fetch(`${base}${marker}`)).status).toBe(200);
+    const lines = () =>
+      up
+        .out()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const accessLines = () => lines().filter((l) => l.msg === 'request' && l.path === '/healthz');
+    const access = await until(async () => accessLines().length > 0 && accessLines());
+    expect(access).toHaveLength(1);
+    expect(access[0]).toMatchObject({ method: 'GET', status: 200 });
+    expect(lines().some((l) => l.msg === 'incoming request' || l.msg === 'request completed')).toBe(false);
+    expect(up.out()).not.toContain('probe='); // query strings (signed links) stay out of the log
+
+    // A refused HEC request: Splunk's body as before, the reason in the log, a count in /metrics.
+    const good = JSON.stringify({ event: { kind: 'pull_repo', account: 'acme', performer: 'alice', repository: 'web', ip: '10.0.0.1', metadata_json: {}, datetime: new Date().toISOString() } });
+    const hec = await fetch(`${base}/services/collector/event`, {
+      method: 'POST',
+      headers: { authorization: `Splunk ${HEC_TOKEN}` },
+      body: `${good}\n{"event": {"kind": oops}}`,
+    });
+    expect(hec.status).toBe(400);
+    expect(await hec.json()).toEqual({ text: 'Invalid data format', code: 6, 'invalid-event-number': 1 });
+    const refused = await until(async () => lines().find((l) => l.msg === 'hec: request refused'));
+    expect(refused).toMatchObject({ level: 40, source: 'prod', code: 6, event: 1 });
+    expect(String(refused.reason)).not.toBe('');
+    expect(JSON.stringify(lines())).not.toContain(HEC_TOKEN);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toContain('quaylogs_hec_rejected_total{source="prod",code="6"} 1');
+
+    // A callback URL the SSRF guard refuses: Quay's message plus the setting that admits it; logged.
+    const exp = await fetch(`${base}/api/v1/user/exportlogs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ callback_url: 'http://10.1.2.3/hook' }),
+    });
+    expect(exp.status).toBe(400);
+    expect(((await exp.json()) as { error_message: string }).error_message).toMatch(/^Invalid callback URL \(.*QUAYLOGS_SSRF_ALLOWED_HOSTS\)$/);
+    const ssrf = await until(async () => lines().find((l) => l.msg === 'export callback URL refused by the SSRF guard'));
+    expect(ssrf).toMatchObject({ level: 40, callback_host: '10.1.2.3' });
+
+    // Erasure through the running server: `quaylogs purge` finds it, the route is in discovery,
+    // bad input is a 400, and the erased performer's entries are gone from the answers.
+    const adminRows = async () => {
+      const r = await start(['sql', "SELECT count() AS n FROM usage_logs WHERE performer = 'admin'", '--json'], noPort).done;
+      return Number((JSON.parse(r.stdout) as { n: string }).n);
+    };
+    const stored = await until(async () => (await adminRows()) > 0 && adminRows());
+    const unconfirmed = await start(['purge', '--performer', 'admin'], noPort).done;
+    expect(unconfirmed.code).toBe(1);
+    expect(unconfirmed.stderr).toMatch(/^quaylogs: this erases every stored entry of performer "admin", for good; run again with --yes/);
+    const purged = await start(['purge', '--performer', 'admin', '--yes', '--json'], noPort).done;
+    expect(purged.code, purged.stderr).toBe(0);
+    expect(JSON.parse(purged.stdout)).toMatchObject({ rows_deleted: stored, rounds: 1 });
+    expect(await adminRows()).toBe(0);
+    const audit = await start(['sql', 'SELECT requested_by, status FROM data_purges FINAL', '--json'], noPort).done;
+    expect(audit.stdout).toBe('{"requested_by":"admin","status":"done"}\n');
+    const post = (body: unknown) =>
+      fetch(`${base}/api/v1/superuser/purge`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await post({})).status).toBe(400);
+    expect((await post({ namespace: 'acme', before: 'yesterday' })).status).toBe(400);
+    expect((await post({ namespace: 'acme', extra: 1 })).status).toBe(400);
+    const discovery = (await (await fetch(`${base}/api/v1/discovery`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(discovery.paths)).toContain('/api/v1/superuser/purge');
+
+    // `import file` and `demo` while `up` holds the store: the running server does the work.
+    const avatar = (name: string, kind: string) => ({ name, hash: 'ab12', color: '#969696', kind });
+    const ndjson = join(dataDir, 'three.ndjson');
+    writeFileSync(
+      ndjson,
+      [1, 2, 3]
+        .map((i) =>
+          JSON.stringify({
+            kind: 'pull_repo',
+            namespace: { kind: 'org', name: 'imported', avatar: avatar('imported', 'org') },
+            performer: { kind: 'user', name: 'dora', is_robot: false, avatar: avatar('dora', 'user') },
+            ip: `10.0.0.${i}`,
+            datetime: `Tue, 18 Jun 2024 18:59:1${i} -0000`,
+            metadata: { repo: 'web', namespace: 'imported' },
+          }),
+        )
+        .join('\n') + '\n',
+    );
+    const imported = await start(['import', 'file', ndjson, '--source', 'archive'], noPort).done;
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.stderr).toContain('done: 3 entries handed off to its loader');
+    const importedRows = async () => {
+      const r = await start(['sql', "SELECT count() AS n FROM usage_logs WHERE source = 'archive' AND namespace = 'imported'", '--json'], noPort).done;
+      return Number((JSON.parse(r.stdout) as { n: string }).n);
+    };
+    expect(await until(async () => (await importedRows()) === 3)).toBe(true);
+    const again = await start(['import', 'file', ndjson, '--source', 'archive', '--restart'], noPort).done;
+    expect(again.code, again.stderr).toBe(0);
+    const demo = await start(['demo', '--rows', '500', '--force'], noPort).done;
+    expect(demo.code, demo.stderr).toBe(0);
+    expect(demo.stderr).toMatch(/^demo data: 500 log entries, \d+ accounts in [\d.]+ s, through the running quaylogs at http:\/\/127\.0\.0\.1:\d+\n$/);
+    const demoRows = await start(['sql', "SELECT count() AS n FROM usage_logs WHERE source = 'demo'", '--json'], noPort).done;
+    expect(demoRows.stdout).toBe('{"n":"500"}\n');
+    expect(await importedRows()).toBe(3); // the second import added nothing
+
+    up.child.kill('SIGTERM');
+    expect((await up.done).code).toBe(0);
+    expect(existsSync(join(dataDir, 'server.json'))).toBe(false);
+  }, 300_000);
+});
