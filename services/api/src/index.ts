@@ -11,3 +11,5 @@ export { createMetrics } from './metrics.ts';
 export type { Metrics } from './metrics.ts';
 export { LogPageCache } from './logPageCache.ts';
 export type { LogPage, LogPageCacheOptions } from './logPageCache.ts';
+export { startIsolatedReceiver } from './receiver/isolatedReceiver.ts';
+export type { IsolatedReceiver, IsolatedReceiverOptions } from './receiver/isolatedReceiver.ts';

@@ -11,7 +11,8 @@
  */
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
-import { buildApp, createMetrics, ensureBootstrapAdmin, exportsPlugin, hecPlugin, ingestStatusPlugin, LogPageCache, parseHecTokens } from '@quaylogs/api';
+import { buildApp, createMetrics, ensureBootstrapAdmin, exportsPlugin, hecPlugin, ingestStatusPlugin, LogPageCache, parseHecTokens, startIsolatedReceiver } from '@quaylogs/api';
+import type { IsolatedReceiver } from '@quaylogs/api';
 import type { AppContext, AuditWriter } from '@quaylogs/api';
 import type { ClickHouseStore } from '@quaylogs/clickhouse';
 import type { QuaylogsConfig } from '@quaylogs/config';
@@ -164,6 +165,7 @@ export async function startRoles(opts: {
   let app: FastifyInstance | null = null;
   let ctx: AppContext | null = null;
   let port: number | null = null;
+  let receiver: IsolatedReceiver | null = null;
   if (roles.includes('api')) {
     const plugins = [
       exportsPlugin({ redis: producer }),
@@ -192,9 +194,28 @@ export async function startRoles(opts: {
     app = built.app;
     ctx = built.ctx;
     await ensureBootstrapAdmin(ctx, opts.bootstrapToken);
-    await app.listen({ host: cfg.QUAYLOGS_HOST, port: cfg.QUAYLOGS_PORT });
-    const addr = app.server.address();
-    port = typeof addr === 'object' && addr ? addr.port : cfg.QUAYLOGS_PORT;
+    if (tokens.size > 0) {
+      // The HEC receiver runs in a process of its own that owns the public port: Quay's
+      // posts never wait on this event loop (queries, exports, imports, the loader). It
+      // hands every other connection to this server, which listens on loopback only for
+      // the rare non-HEC request on a connection that began with HEC.
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      receiver = await startIsolatedReceiver({
+        host: cfg.QUAYLOGS_HOST,
+        port: cfg.QUAYLOGS_PORT,
+        redisUrl,
+        tokens,
+        maxBodyBytes: cfg.QUAYLOGS_HEC_MAX_BODY_BYTES,
+        api: app.server,
+        logLevel: cfg.QUAYLOGS_LOG_LEVEL,
+        log,
+      });
+      port = receiver.port;
+    } else {
+      await app.listen({ host: cfg.QUAYLOGS_HOST, port: cfg.QUAYLOGS_PORT });
+      const addr = app.server.address();
+      port = typeof addr === 'object' && addr ? addr.port : cfg.QUAYLOGS_PORT;
+    }
   }
 
   return {
@@ -207,6 +228,8 @@ export async function startRoles(opts: {
     },
     async stop() {
       if (ctx) ctx.shuttingDown = true;
+      // The receiver first: it stops taking connections and finishes the posts in flight.
+      if (receiver) await receiver.stop();
       if (app) await app.close();
       for (const s of stops.reverse()) {
         await s.stop().catch((err) => log.error({ err, role: s.name }, 'stop failed'));
