@@ -20,7 +20,12 @@ export interface IngestServer {
   diagnostics(): string;
 }
 
-export async function startIngestServer(scratch: string, redisUrl: string, source: string): Promise<IngestServer> {
+export async function startIngestServer(
+  scratch: string,
+  redisUrl: string,
+  source: string,
+  extra: { storePath?: string; adminToken?: string } = {},
+): Promise<IngestServer> {
   const dataDir = join(scratch, `ingest-${randomBytes(4).toString('hex')}`);
   mkdirSync(dataDir, { recursive: true });
   const hecToken = `bench-hec-${randomBytes(12).toString('hex')}`;
@@ -31,7 +36,7 @@ export async function startIngestServer(scratch: string, redisUrl: string, sourc
       ...(process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []),
       '--import',
       'tsx',
-      resolve(REPO_ROOT, 'test/bench/ingestChild.ts'), JSON.stringify({ dataDir, redisUrl, hecToken, source })],
+      resolve(REPO_ROOT, 'test/bench/ingestChild.ts'), JSON.stringify({ dataDir, redisUrl, hecToken, source, ...extra })],
     { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] },
   );
   let stderr = '';
@@ -81,7 +86,7 @@ export async function startIngestServer(scratch: string, redisUrl: string, sourc
   const call = <T>(cmd: string, extra: Record<string, unknown> = {}) =>
     new Promise<T>((res, rej) => {
       const id = ++seq;
-      const timeoutMs = cmd === 'import' ? 3_600_000 : 120_000;
+      const timeoutMs = cmd === 'import' || cmd === 'export' || cmd === 'ceiling' || cmd === 'importStop' ? 3_600_000 : 120_000;
       const timer = setTimeout(() => {
         pending.delete(id);
         rej(new Error(`the ingest server did not answer "${cmd}" within ${timeoutMs / 1000} s (server: ${stderr.trim().split('\n').slice(-3).join(' | ') || 'no output'})`));

@@ -19,7 +19,7 @@ import type { BenchContext, BenchOptions, Figure, Measurement } from '../types.t
 import { requirePaths, tryImport } from './codePaths.ts';
 
 const HEC_PATH = '/services/collector/event';
-const I2_RATE = 2_000;
+export const I2_RATE = 2_000;
 
 /** Why the ingest figures cannot run, or null. */
 export async function ingestUnavailable(opts: BenchOptions, extra: readonly string[] = []): Promise<string | null> {
@@ -77,7 +77,7 @@ export function hecEnvelope(r: UsageLogRow): string {
   return JSON.stringify({ event, host: 'quay.example.com', sourcetype: 'access_combined' });
 }
 
-function eventsFor(ctx: BenchContext, count: number, seed: number): { bodies: string[]; kinds: Map<string, number> } {
+export function eventsFor(ctx: BenchContext, count: number, seed: number): { bodies: string[]; kinds: Map<string, number> } {
   const bodies: string[] = [];
   const kinds = new Map<string, number>();
   for (const batch of demoRows({ rows: count, seed, now: ctx.opts.now, days: 1, source: 'hec' }, 10_000)) {
@@ -89,7 +89,7 @@ function eventsFor(ctx: BenchContext, count: number, seed: number): { bodies: st
   return { bodies, kinds };
 }
 
-function poster(server: IngestServer, sockets: number) {
+export function poster(server: IngestServer, sockets: number) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: sockets });
   const url = new URL(HEC_PATH, server.url);
   const post = (body: Buffer | string) =>
@@ -131,7 +131,7 @@ export async function waitForCount(server: IngestServer, n: number, stallMs: num
   return have;
 }
 
-function sameKinds(sent: Map<string, number>, stored: Record<string, number>): { equal: boolean; detail: string } {
+export function sameKinds(sent: Map<string, number>, stored: Record<string, number>): { equal: boolean; detail: string } {
   const keys = new Set([...sent.keys(), ...Object.keys(stored)]);
   for (const k of keys) {
     if ((sent.get(k) ?? 0) !== (stored[k] ?? 0)) return { equal: false, detail: `kind ${k}: sent ${sent.get(k) ?? 0}, stored ${stored[k] ?? 0}` };
