@@ -17,6 +17,7 @@
  *   ceiling {rows, seed, now} → I0, the engine's own insert rates (see engineCeiling.ts)
  *   stop                     → shuts down in order and exits
  */
+import { appendFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
@@ -74,12 +75,18 @@ const { app, ctx } = await buildApp({
   plugins: [hecPlugin({ redis: producer, tokens, maxBodyBytes: config.QUAYLOGS_HEC_MAX_BODY_BYTES })],
 });
 if (args.adminToken) await ensureBootstrapAdmin(ctx, args.adminToken);
-// Loader diagnostics go to stderr (the bench shows the tail when something fails).
+// Loader diagnostics go to stderr (the bench shows the tail when something fails);
+// BENCH_INGEST_LOG=<file> also writes every loader line, timestamped, there (stall hunts).
+const ingestLog = process.env.BENCH_INGEST_LOG;
+const trace = (line: string) => {
+  if (ingestLog) appendFileSync(ingestLog, `${new Date().toISOString()} ${process.pid} ${line}\n`);
+};
 const loader = startLoader({
   redis: worker,
   store,
   consumer: 'bench-loader',
   log: (obj, msg) => {
+    trace(`${msg} ${JSON.stringify(obj)}`);
     if (msg !== 'loader: batch stored') process.stderr.write(`${msg} ${JSON.stringify(obj)}\n`);
   },
 });
@@ -92,7 +99,7 @@ const receiver = await startIsolatedReceiver({
   tokens,
   maxBodyBytes: config.QUAYLOGS_HEC_MAX_BODY_BYTES,
   api: app.server,
-  logLevel: 'warn',
+  logLevel: ingestLog ? 'info' : 'warn',
   log: { info: () => undefined, error: (obj, msg) => process.stderr.write(`${msg} ${JSON.stringify(obj)}\n`) },
 });
 send({ ready: true, url: `http://127.0.0.1:${receiver.port}`, apiUrl: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` });

@@ -124,7 +124,8 @@ export async function waitForCount(server: IngestServer, n: number, stallMs: num
       last = have;
       since = performance.now();
     } else if (performance.now() - since > stallMs) {
-      throw new Error(`only ${have} of ${n} rows became queryable; none more for ${stallMs / 1000} s${server.diagnostics() ? ` (server: ${server.diagnostics()})` : ''}`);
+      const diag = await server.diagnose();
+      throw new Error(`only ${have} of ${n} rows became queryable; none more for ${stallMs / 1000} s${server.diagnostics() ? ` (server: ${server.diagnostics()})` : ''}; ${diag}`);
     }
     await new Promise((r) => setTimeout(r, 10));
   }
