@@ -1,8 +1,10 @@
 /**
  * Group commit for the ingest stream: concurrent producers' batches (e.g. many HEC
  * requests arriving together) go to Redis as one pipeline — one write, one round
- * trip — instead of one round trip each. Each batch stays its own stream entry, so
- * what the loader acknowledges is unchanged.
+ * trip — instead of one round trip each. Batches of the same origin and source (and no
+ * accounts) are merged into one stream entry, up to MERGE_ROWS rows and MERGE_BYTES of
+ * rows, so the loader handles one entry per group instead of one per request (each row
+ * keeps its own key; a request is answered once the entry holding its rows is in Redis).
  *
  * While one group is in flight the next one collects; it is sent the moment the
  * first is answered (no timer, no added latency for a lone request). A group that
@@ -16,14 +18,56 @@ import type { Redis } from './redis.ts';
 export interface GroupAppender {
   /** Appends one batch; resolves with its stream entry id once Redis has it. */
   append(batch: IngestBatch): Promise<string>;
-  /** Groups sent and batches appended since start (for logs and tests). */
-  readonly stats: { groups: number; batches: number };
+  /** Groups sent, batches appended and stream entries written since start (for logs and tests). */
+  readonly stats: { groups: number; batches: number; entries: number };
 }
 
 interface Waiting {
-  payload: string;
+  batch: IngestBatch;
   resolve: (id: string) => void;
   reject: (err: Error) => void;
+}
+
+/** Most rows, and most bytes of JSON rows, merged into one stream entry. */
+export const MERGE_ROWS = 2_000;
+export const MERGE_BYTES = 1 << 20;
+
+/** The group's batches as stream entries: same-origin, same-source batches merged within bounds. */
+function mergeGroup(group: Waiting[]): { payload: string; waiters: Waiting[] }[] {
+  const out: { payload: string; waiters: Waiting[] }[] = [];
+  const open = new Map<string, { head: IngestBatch; rows: string[]; count: number; bytes: number; waiters: Waiting[] }>();
+  const close = (key: string) => {
+    const m = open.get(key);
+    if (!m) return;
+    open.delete(key);
+    const { rows: _rows, ...head } = m.head;
+    // `{…head,"rows":[]}` with the rows spliced in: each row was serialised once, on arrival.
+    const prefix = JSON.stringify({ ...head, rows: [] }).slice(0, -3);
+    out.push({ payload: `${prefix}[${m.rows.join(',')}]}`, waiters: m.waiters });
+  };
+  for (const w of group) {
+    const b = w.batch;
+    if (b.accounts !== undefined) {
+      out.push({ payload: JSON.stringify(b), waiters: [w] });
+      continue;
+    }
+    const key = `${b.origin}\u0000${b.source}`;
+    const rows = b.rows.map((r) => JSON.stringify(r));
+    const bytes = rows.reduce((n, r) => n + r.length, 0);
+    const m = open.get(key);
+    if (m && (m.count + rows.length > MERGE_ROWS || m.bytes + bytes > MERGE_BYTES)) close(key);
+    const cur = open.get(key);
+    if (cur) {
+      cur.rows.push(...rows);
+      cur.count += rows.length;
+      cur.bytes += bytes;
+      cur.waiters.push(w);
+    } else {
+      open.set(key, { head: b, rows, count: rows.length, bytes, waiters: [w] });
+    }
+  }
+  for (const key of [...open.keys()]) close(key);
+  return out;
 }
 
 export class IngestTimeoutError extends Error {}
@@ -34,11 +78,12 @@ export function groupAppender(redis: Redis, opts: { timeoutMs?: number; maxGroup
   let waiting: Waiting[] = [];
   let inFlight = false;
   let scheduled = false;
-  const stats = { groups: 0, batches: 0 };
+  const stats = { groups: 0, batches: 0, entries: 0 };
 
   const sendGroup = async (group: Waiting[]): Promise<void> => {
+    const entries = mergeGroup(group);
     const pipeline = redis.pipeline();
-    for (const w of group) pipeline.xadd(INGEST_STREAM, '*', 'b', w.payload);
+    for (const e of entries) pipeline.xadd(INGEST_STREAM, '*', 'b', e.payload);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)));
     try {
@@ -49,15 +94,18 @@ export function groupAppender(redis: Redis, opts: { timeoutMs?: number; maxGroup
         return;
       }
       stats.groups++;
-      group.forEach((w, i) => {
+      entries.forEach((e, i) => {
         const [err, id] = results?.[i] ?? [new Error('no reply'), null];
-        if (err) w.reject(err);
-        else if (typeof id !== 'string' || !id) w.reject(new Error('XADD returned no id'));
-        else {
-          stats.batches++;
-          w.resolve(id);
+        for (const w of e.waiters) {
+          if (err) w.reject(err);
+          else if (typeof id !== 'string' || !id) w.reject(new Error('XADD returned no id'));
+          else {
+            stats.batches++;
+            w.resolve(id);
+          }
         }
       });
+      stats.entries += entries.length;
     } catch (err) {
       for (const w of group) w.reject(err as Error);
     } finally {
@@ -81,7 +129,7 @@ export function groupAppender(redis: Redis, opts: { timeoutMs?: number; maxGroup
     stats,
     append(batch) {
       return new Promise<string>((resolve, reject) => {
-        waiting.push({ payload: JSON.stringify(batch), resolve, reject });
+        waiting.push({ batch, resolve, reject });
         // Requests parsed in the same turn of the event loop join one group.
         if (!inFlight && !scheduled) {
           scheduled = true;
