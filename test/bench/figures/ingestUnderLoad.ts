@@ -82,6 +82,7 @@ export const i4: Figure = {
             aggMs.push(performance.now() - t);
           }
         })();
+        aggLoop.catch(() => undefined); // awaited (and its failure reported) after the posts
         const exported = server.call<{ rows: number; bytes: number; seconds: number }>('export', { start: win.start.toISOString(), end: win.end.toISOString() });
         await server.call('importStart', { pgUrl: withDatabase(ctx.opts.pgUrl, ctx.opts.pgDatabase), source: IMPORT_SOURCE });
 
