@@ -27,7 +27,7 @@ import { DEADLETTER_STREAM, INGEST_STREAM, LOG_GENERATIONS_KEY, redisForProducer
 import { buildApp, ensureBootstrapAdmin, startIsolatedReceiver } from '@quaylogs/api';
 import { hecPlugin } from '../../services/api/src/routes/hec.ts';
 import { exportOnce, measureInsertCeiling } from './engineCeiling.ts';
-import { startLoader } from '../../services/ingest/src/loader.ts';
+import { INSERT_INTENTS_KEY, startLoader } from '../../services/ingest/src/loader.ts';
 
 interface Args {
   dataDir: string;
@@ -50,7 +50,8 @@ const worker = redisForWorkers(args.redisUrl);
 // The ingest stream's keys are fixed names, so the bench needs a Redis database of its
 // own. It never flushes one: it refuses a database holding anything else, and removes
 // only the ingest keys it used.
-const INGEST_KEYS = [INGEST_STREAM, DEADLETTER_STREAM, LOG_GENERATIONS_KEY];
+// The loader's insert intents too: a server killed mid-run leaves them behind.
+const INGEST_KEYS = [INGEST_STREAM, DEADLETTER_STREAM, LOG_GENERATIONS_KEY, INSERT_INTENTS_KEY];
 const foreign: string[] = [];
 let cursor = '0';
 do {
