@@ -73,7 +73,7 @@ function mergeGroup(group: Waiting[]): { payload: string; waiters: Waiting[] }[]
 export class IngestTimeoutError extends Error {}
 
 export function groupAppender(redis: Redis, opts: { timeoutMs?: number; maxGroup?: number } = {}): GroupAppender {
-  const timeoutMs = opts.timeoutMs ?? 2_000;
+  const timeoutMs = opts.timeoutMs ?? 5_000;
   const maxGroup = opts.maxGroup ?? 1_000;
   let waiting: Waiting[] = [];
   let inFlight = false;
@@ -85,7 +85,9 @@ export function groupAppender(redis: Redis, opts: { timeoutMs?: number; maxGroup
     const pipeline = redis.pipeline();
     for (const e of entries) pipeline.xadd(INGEST_STREAM, '*', 'b', e.payload);
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)));
+    // A timer that fires after a long stall of this event loop (a starved CPU) runs before the
+    // poll phase reads replies that may be waiting: give that phase one turn before giving up.
+    const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => setImmediate(() => r('timeout')), timeoutMs)));
     try {
       const results = await Promise.race([pipeline.exec(), timedOut]);
       if (results === 'timeout') {

@@ -56,3 +56,21 @@ it('keeps sources apart, batches with accounts whole, and entries within MERGE_R
     ['dev', 'hec', 1, 0],
   ]);
 });
+
+it('does not fail a group whose reply arrived while the event loop was stalled past the timeout', async () => {
+  const appender = groupAppender(redis, { timeoutMs: 50 });
+  const appended = appender.append(batch('prod', 1, 'stalled'));
+  // The group goes out in the next turn; then this loop is starved for 300 ms (a busy CPU) while
+  // Redis answers. When it runs again, its timer is due before the reply has been read.
+  await new Promise<void>((resolve) =>
+    setImmediate(() => {
+      const until = Date.now() + 300;
+      while (Date.now() < until) {
+        /* starve the event loop */
+      }
+      resolve();
+    }),
+  );
+  await expect(appended).resolves.toMatch(/^\d+-\d+$/);
+  expect(await redis.xlen(INGEST_STREAM)).toBe(1);
+});

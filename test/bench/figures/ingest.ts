@@ -218,6 +218,8 @@ export const i2: Figure = {
       await waitForCount(server, warm.bodies.length, 60_000);
       const latencies: number[] = [];
       let refused = 0;
+      const why = new Map<string, number>();
+      const note = (k: string) => why.set(k, (why.get(k) ?? 0) + 1);
       const inflight: Promise<void>[] = [];
       const t0 = performance.now();
       for (let i = 0; i < total; i++) {
@@ -229,17 +231,21 @@ export const i2: Figure = {
           client.post(bodies[i]!).then(
             (status) => {
               latencies.push(performance.now() - start);
-              if (status !== 200) refused++;
+              if (status !== 200) {
+                refused++;
+                note(`HTTP ${status}`);
+              }
             },
-            () => {
+            (err: Error) => {
               refused++;
+              note(err.message);
             },
           ),
         );
       }
       await Promise.all(inflight);
       const elapsed = (performance.now() - t0) / 1000;
-      if (refused) throw new Error(`${refused} of ${total} single-event posts failed`);
+      if (refused) throw new Error(`${refused} of ${total} single-event posts failed (${[...why].map(([k, n]) => `${n}× ${k}`).join(', ')})`);
       await waitForCount(server, warm.bodies.length + total, 60_000);
       const stored = await server.call<{ kinds: Record<string, number> }>('kinds', { source: server.source });
       for (const [k, n] of warm.kinds) stored.kinds[k] = (stored.kinds[k] ?? 0) - n;

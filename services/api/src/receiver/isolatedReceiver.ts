@@ -46,7 +46,8 @@ export async function startIsolatedReceiver(opts: IsolatedReceiverOptions): Prom
     maxBodyBytes: opts.maxBodyBytes,
     apiUrl: `http://127.0.0.1:${apiAddr.port}`,
     logLevel: opts.logLevel ?? 'info',
-    appendTimeoutMs: opts.appendTimeoutMs ?? 2_000,
+    // Quay waits 10 s by default (its `timeout`); "server busy" comes well before that.
+    appendTimeoutMs: opts.appendTimeoutMs ?? 5_000,
   };
   let stopping = false;
   let publicPort = opts.port;

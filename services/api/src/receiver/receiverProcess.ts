@@ -43,7 +43,9 @@ const send = (msg: object, handle?: Socket): void => {
 
 async function start(opts: ReceiverStart): Promise<void> {
   // Fail fast: with no offline queue a lost connection refuses at once ("server busy").
-  const redis = redisForProducers(opts.redisUrl, { enableOfflineQueue: false, commandTimeout: opts.appendTimeoutMs });
+  // The group's own timeout answers a hung Redis; ioredis' per-command one is only a backstop
+  // (set equal, its timer could fire first after a CPU stall and fail replies already waiting).
+  const redis = redisForProducers(opts.redisUrl, { enableOfflineQueue: false, commandTimeout: opts.appendTimeoutMs * 3 });
   redis.on('error', () => undefined); // reconnects on its own; requests meanwhile answer "server busy"
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`Redis at ${opts.redisUrl} did not answer within 15 s`)), 15_000);
