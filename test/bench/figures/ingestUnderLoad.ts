@@ -52,7 +52,7 @@ export const i4: Figure = {
   target: { kind: 'max', value: 5, text: 'p99 ≤ 5 ms (p99.9 ≤ 20 ms, none over 250 ms)' },
   unavailable: (opts) => ingestUnavailable(opts, ['services/ingest/src/import/index.ts', 'services/api/src/receiver/isolatedReceiver.ts']),
   async measure(ctx): Promise<Measurement> {
-    const seconds = ctx.opts.rows >= 1_000_000 ? 30 : 10;
+    const seconds = ctx.opts.rows >= 1_000_000 ? 30 : 5;
     const total = I2_RATE * seconds;
     const { bodies, kinds } = eventsFor(ctx, total, ctx.opts.seed + 5);
     const warm = eventsFor(ctx, 200, ctx.opts.seed + 6);
