@@ -6,6 +6,7 @@
  * the same port reach the API's server. Real processes, a real Redis, real HTTP.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -46,11 +47,20 @@ function request(url: string, opts: { method?: string; body?: string; agent?: ht
   });
 }
 
-/** The API side: a real HTTP server that says who answered. */
+/** The API side: a real HTTP server that says who answered, and what body it received. */
 async function apiServer(): Promise<http.Server> {
   const server = http.createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ answeredBy: 'api', pid: process.pid, path: req.url }));
+    const hash = createHash('sha256');
+    let bytes = 0;
+    req.on('data', (d: Buffer) => {
+      hash.update(d);
+      bytes += d.length;
+    });
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const body = bytes ? { bytes, sha256: hash.digest('hex') } : {};
+      res.end(JSON.stringify({ answeredBy: 'api', pid: process.pid, path: req.url, ...body }));
+    });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return server;
@@ -96,6 +106,25 @@ describe('isolated HEC receiver, loader stopped', () => {
     const other = await request(`${base}/api/v1/discovery?x=1`);
     expect(other.status).toBe(200);
     expect(JSON.parse(other.body)).toEqual({ answeredBy: 'api', pid: process.pid, path: '/api/v1/discovery?x=1' });
+    // A handed-over connection loses no byte: a 4 MB body sent in pieces, slowly, arrives whole.
+    const big = randomBytes(4 << 20);
+    const upload = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request(`${base}/api/v1/superuser/sql`, { method: 'POST', headers: { 'content-length': big.length } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      void (async () => {
+        for (let i = 0; i < big.length; i += 256 * 1024) {
+          req.write(big.subarray(i, i + 256 * 1024));
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        req.end();
+      })();
+    });
+    expect(JSON.parse(upload.body)).toEqual({ answeredBy: 'api', pid: process.pid, path: '/api/v1/superuser/sql', bytes: big.length, sha256: createHash('sha256').update(big).digest('hex') });
     // A keep-alive connection that began with HEC still reaches the API for anything else.
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     expect((await request(`${base}/services/collector/event`, { method: 'POST', body: quayEvent(1), agent })).status).toBe(200);
