@@ -83,6 +83,21 @@ function isLockError(err: unknown): boolean {
   return /Cannot lock file|Another server instance in same directory is already running|different path/i.test(text);
 }
 
+/**
+ * Runs operations on one connection one after another. The engine runs one statement at a
+ * time per connection, and operations issued concurrently on one connection were seen to get
+ * each other's outcome (a loader insert failed with another insert's parse error, while its
+ * own rows were stored), which can leave a caller waiting forever.
+ */
+function serialised(): <T>(fn: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = tail.then(fn, fn);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+}
+
 export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHouseStore> {
   const path = resolve(opts.path);
   mkdirSync(path, { recursive: true });
@@ -113,11 +128,12 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
   await writer.command({ query: `CREATE DATABASE IF NOT EXISTS ${opts.database}` });
   const useDb = async (c: ClickHouseClient) => c.command({ query: `USE ${opts.database}` });
   await useDb(writer);
-  const readers: { client: ClickHouseClient; busy: number }[] = [];
+  const onWriter = serialised();
+  const readers: { client: ClickHouseClient; busy: number; run: ReturnType<typeof serialised> }[] = [];
   for (let i = 0; i < Math.max(1, opts.readers ?? 2); i++) {
     const client = open();
     await useDb(client);
-    readers.push({ client, busy: 0 });
+    readers.push({ client, busy: 0, run: serialised() });
   }
   const sessions = new Set<ChdbSession>();
   let closed = false;
@@ -132,12 +148,14 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
       const r = pickReader();
       r.busy++;
       try {
-        const rs = await r.client.query({
-          query: selectSql(spec, opts.queryTimeoutS),
-          query_params: spec.params ?? {},
-          format: 'JSONEachRow',
+        return await r.run(async () => {
+          const rs = await r.client.query({
+            query: selectSql(spec, opts.queryTimeoutS),
+            query_params: spec.params ?? {},
+            format: 'JSONEachRow',
+          });
+          return (await rs.json()) as T[];
         });
-        return (await rs.json()) as T[];
       } finally {
         r.busy--;
       }
@@ -166,19 +184,20 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
 
     async command(spec: QuerySpec): Promise<void> {
       const sql = spec.settings ? selectSql({ ...spec, settings: spec.settings }) : spec.sql;
-      await writer.command({ query: sql, query_params: spec.params ?? {} });
+      await onWriter(() => writer.command({ query: sql, query_params: spec.params ?? {} }));
     },
 
     async insert(spec: InsertSpec): Promise<void> {
       if (spec.rows.length === 0) return;
-      await writer.exec({ query: insertSql(spec.table, spec.dedupToken), values: toJsonLines(spec.rows) as unknown as Readable });
+      const values = toJsonLines(spec.rows);
+      await onWriter(() => writer.exec({ query: insertSql(spec.table, spec.dedupToken), values: values as unknown as Readable }));
     },
 
     async insertStream(spec: StreamInsertSpec) {
       let rows = 0;
       let bytes = 0;
       for await (const batch of lineBatches(spec.source, spec.batchBytes ?? 16 * 1024 * 1024)) {
-        await writer.exec({ query: insertSql(spec.table), values: batch.text as unknown as Readable });
+        await onWriter(() => writer.exec({ query: insertSql(spec.table), values: batch.text as unknown as Readable }));
         rows += batch.rows;
         bytes += batch.text.length;
         spec.onProgress?.({ rows, bytes });
@@ -190,8 +209,10 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
       if (closed) return false;
       try {
         const r = pickReader();
-        const rs = await r.client.query({ query: 'SELECT 1 AS ok', format: 'JSONEachRow' });
-        await rs.json();
+        await r.run(async () => {
+          const rs = await r.client.query({ query: 'SELECT 1 AS ok', format: 'JSONEachRow' });
+          await rs.json();
+        });
         return true;
       } catch {
         return false;
