@@ -4,9 +4,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { Redis } from 'ioredis';
+import { INGEST_GROUP, INGEST_STREAM } from '@quaylogs/queue';
 import { REPO_ROOT } from './figures/codePaths.ts';
 import { NotMeasured } from './types.ts';
 
@@ -18,9 +20,16 @@ export interface IngestServer {
   stop(): Promise<void>;
   /** The tail of the server's stderr (loader diagnostics). */
   diagnostics(): string;
+  /** Pending entries per consumer, and a diagnostic report of the server process (for a stall). */
+  diagnose(): Promise<string>;
 }
 
-export async function startIngestServer(scratch: string, redisUrl: string, source: string): Promise<IngestServer> {
+export async function startIngestServer(
+  scratch: string,
+  redisUrl: string,
+  source: string,
+  extra: { storePath?: string; adminToken?: string } = {},
+): Promise<IngestServer> {
   const dataDir = join(scratch, `ingest-${randomBytes(4).toString('hex')}`);
   mkdirSync(dataDir, { recursive: true });
   const hecToken = `bench-hec-${randomBytes(12).toString('hex')}`;
@@ -29,9 +38,14 @@ export async function startIngestServer(scratch: string, redisUrl: string, sourc
     [
       // BENCH_PROFILE_DIR: write a V8 CPU profile of the server process there (for "what the profile shows").
       ...(process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []),
+      // A command that gets no answer asks the server for a diagnostic report (JS and native
+      // stacks, libuv handles, thread pool): written even when its event loop waits forever.
+      '--report-on-signal',
+      '--report-signal=SIGUSR2',
+      `--report-directory=${process.env.BENCH_PROFILE_DIR ?? dataDir}`,
       '--import',
       'tsx',
-      resolve(REPO_ROOT, 'test/bench/ingestChild.ts'), JSON.stringify({ dataDir, redisUrl, hecToken, source })],
+      resolve(REPO_ROOT, 'test/bench/ingestChild.ts'), JSON.stringify({ dataDir, redisUrl, hecToken, source, ...extra })],
     { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] },
   );
   let stderr = '';
@@ -81,10 +95,12 @@ export async function startIngestServer(scratch: string, redisUrl: string, sourc
   const call = <T>(cmd: string, extra: Record<string, unknown> = {}) =>
     new Promise<T>((res, rej) => {
       const id = ++seq;
-      const timeoutMs = cmd === 'import' ? 3_600_000 : 120_000;
+      const timeoutMs = cmd === 'import' || cmd === 'export' || cmd === 'ceiling' || cmd === 'importStop' ? 3_600_000 : 120_000;
       const timer = setTimeout(() => {
         pending.delete(id);
-        rej(new Error(`the ingest server did not answer "${cmd}" within ${timeoutMs / 1000} s (server: ${stderr.trim().split('\n').slice(-3).join(' | ') || 'no output'})`));
+        void stallDiagnosis(child, redisUrl, process.env.BENCH_PROFILE_DIR ?? dataDir).then((diag) =>
+          rej(new Error(`the ingest server did not answer "${cmd}" within ${timeoutMs / 1000} s (server: ${stderr.trim().split('\n').slice(-3).join(' | ') || 'no output'}; ${diag})`)),
+        );
       }, timeoutMs);
       pending.set(id, {
         resolve: (v) => (clearTimeout(timer), res(v as T)),
@@ -98,6 +114,7 @@ export async function startIngestServer(scratch: string, redisUrl: string, sourc
     source,
     call,
     diagnostics: () => stderr.trim().split('\n').slice(-5).join(' | '),
+    diagnose: () => stallDiagnosis(child, redisUrl, process.env.BENCH_PROFILE_DIR ?? dataDir),
     async stop() {
       if (child.exitCode !== null) return;
       // The child answers `stop` and then exits on its own: give it time to (a SIGTERM
@@ -110,4 +127,31 @@ export async function startIngestServer(scratch: string, redisUrl: string, sourc
       await exited;
     },
   };
+}
+
+/** What a stalled server looks like: the stream's pending entries per consumer, and a diagnostic report of the process. */
+async function stallDiagnosis(child: ChildProcess, redisUrl: string, reportDir: string): Promise<string> {
+  const parts: string[] = [];
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
+  try {
+    await redis.connect();
+    parts.push(`stream length ${await redis.xlen(INGEST_STREAM)}`);
+    const consumers = (await redis.xinfo('CONSUMERS', INGEST_STREAM, INGEST_GROUP).catch(() => [])) as unknown[][];
+    for (const c of consumers) {
+      const f = Object.fromEntries(Array.from({ length: c.length / 2 }, (_, i) => [String(c[2 * i]), c[2 * i + 1]]));
+      parts.push(`consumer ${String(f.name)}: ${String(f.pending)} pending, idle ${String(f.idle)} ms`);
+    }
+  } catch (err) {
+    parts.push(`Redis: ${(err as Error).message}`);
+  } finally {
+    redis.disconnect();
+  }
+  const before = new Set(existsSync(reportDir) ? readdirSync(reportDir) : []);
+  if (child.exitCode === null && child.pid) {
+    child.kill('SIGUSR2');
+    await new Promise((r) => setTimeout(r, 3_000));
+    const report = (existsSync(reportDir) ? readdirSync(reportDir) : []).find((f) => f.startsWith('report.') && !before.has(f));
+    parts.push(report ? `diagnostic report ${join(reportDir, report)}` : 'no diagnostic report within 3 s (event loop blocked in native code?)');
+  }
+  return parts.join('; ');
 }

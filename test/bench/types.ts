@@ -10,8 +10,10 @@ export const FIGURE_IDS = [
   'Q1', 'Q2', 'Q3', 'Q4', 'Q5', 'Q6',
   'P1', 'P2', 'P3', 'P4',
   'E1', 'E2', 'E3',
-  'I1', 'I2', 'I3',
+  'I0', 'I1', 'I2', 'I3',
   'S1',
+  // Last: it adds the events it posts and the rows it imports to the bench store.
+  'I4',
 ] as const;
 export type FigureId = (typeof FIGURE_IDS)[number];
 

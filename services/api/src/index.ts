@@ -23,3 +23,5 @@ export { purgePlugin } from './routes/purge.ts';
 export type { PurgeAnswer, PurgeDeps, PurgeRequest } from './routes/purge.ts';
 export { serverLoadsPlugin } from './routes/serverLoads.ts';
 export type { ServerLoadDeps } from './routes/serverLoads.ts';
+export { startIsolatedReceiver } from './receiver/isolatedReceiver.ts';
+export type { IsolatedReceiver, IsolatedReceiverOptions } from './receiver/isolatedReceiver.ts';

@@ -23,7 +23,9 @@ import {
   pipelinePlugin,
   purgePlugin,
   serverLoadsPlugin,
+  startIsolatedReceiver,
 } from '@quaylogs/api';
+import type { IsolatedReceiver } from '@quaylogs/api';
 import { consolePlugin } from '@quaylogs/console';
 import { startClickHouseHttp } from './clickhouseHttp.ts';
 import type { AppContext, AuditWriter } from '@quaylogs/api';
@@ -294,9 +296,30 @@ export async function startRoles(opts: {
       const api = app;
       stops.push({ name: 'api', stop: () => api.close() });
       await ensureBootstrapAdmin(ctx, opts.bootstrapToken);
-      await app.listen({ host: cfg.QUAYLOGS_HOST, port: cfg.QUAYLOGS_PORT });
-      const addr = app.server.address();
-      port = typeof addr === 'object' && addr ? addr.port : cfg.QUAYLOGS_PORT;
+      if (tokens.size > 0) {
+        // The HEC receiver runs in a process of its own that owns the public port: Quay's
+        // posts never wait on this event loop (queries, exports, imports, the loader). It
+        // hands every other connection to this server, which listens on loopback only for
+        // the rare non-HEC request on a connection that began with HEC.
+        await app.listen({ host: '127.0.0.1', port: 0 });
+        const receiver: IsolatedReceiver = await startIsolatedReceiver({
+          host: cfg.QUAYLOGS_HOST,
+          port: cfg.QUAYLOGS_PORT,
+          redisUrl,
+          tokens,
+          maxBodyBytes: cfg.QUAYLOGS_HEC_MAX_BODY_BYTES,
+          api: app.server,
+          logLevel: cfg.QUAYLOGS_LOG_LEVEL,
+          log,
+        });
+        // Stops run in reverse: the receiver before the API, so posts in flight finish first.
+        stops.push({ name: 'hec receiver', stop: () => receiver.stop() });
+        port = receiver.port;
+      } else {
+        await app.listen({ host: cfg.QUAYLOGS_HOST, port: cfg.QUAYLOGS_PORT });
+        const addr = app.server.address();
+        port = typeof addr === 'object' && addr ? addr.port : cfg.QUAYLOGS_PORT;
+      }
     }
     // ClickHouse's HTTP interface for BI tools: after the API (it shares its identity tables),
     // stopped before the workers (stops run in reverse order).

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const ROOT = resolve(import.meta.dirname, '../../..');
 const BIN = 'services/cli/bin/quaylogs.js';
 const TOKEN = 'cli-test-bootstrap-token-0123456789';
+const HEC_TOKEN = 'cli-test-hec-token-5f0c2a7e9b1d';
 
 interface Run {
   code: number | null;
@@ -73,7 +74,8 @@ describe('quaylogs CLI', () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'quaylogs-cli-'));
     port = await freePort();
-    env = childEnv({ QUAYLOGS_DATA_DIR: dataDir, QUAYLOGS_PORT: String(port), QUAYLOGS_BOOTSTRAP_TOKEN: TOKEN });
+    // HEC tokens set: `up` runs the receiver in its own process on the same port.
+    env = childEnv({ QUAYLOGS_DATA_DIR: dataDir, QUAYLOGS_PORT: String(port), QUAYLOGS_BOOTSTRAP_TOKEN: TOKEN, QUAYLOGS_HEC_TOKENS: `prod=${HEC_TOKEN}` });
   });
   afterAll(async () => {
     if (up && up.child.exitCode === null && up.child.signalCode === null) {
@@ -211,6 +213,20 @@ describe('quaylogs CLI', () => {
     expect(lines[0]).toContain(join(dataDir, 'clickhouse'));
     expect(lines[0]).toContain(`in use by process ${pid}`);
 
+    // Quay's HEC post on the same port is answered by the receiver process and stored by the loader.
+    const hec = await fetch(`http://127.0.0.1:${port}/services/collector/event`, {
+      method: 'POST',
+      headers: { authorization: `Splunk ${HEC_TOKEN}` },
+      body: JSON.stringify({ event: { kind: 'pull_repo', account: 'acme', repository: 'web', performer: 'alice', ip: '10.0.0.9', datetime: Math.floor(Date.now() / 1000) } }),
+    });
+    expect([hec.status, await hec.text()]).toEqual([200, '{"text":"Success","code":0}']);
+    let fromHec: Awaited<ReturnType<typeof run>> = { code: 0, signal: null, stdout: '', stderr: '' };
+    for (let i = 0; i < 50 && fromHec.stdout === ''; i++) {
+      fromHec = await run('sql', "SELECT source, kind, namespace FROM usage_logs WHERE source = 'prod'", '--json');
+      if (fromHec.stdout === '') await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(fromHec.stdout).toBe('{"source":"prod","kind":"pull_repo","namespace":"acme"}\n');
+
     // SIGTERM: orderly shutdown, exit 0, the port closes, the store is free again.
     up.child.kill('SIGTERM');
     const stopped = await up.done;
@@ -219,7 +235,8 @@ describe('quaylogs CLI', () => {
     expect(await portOpen(port)).toBe(false);
     const direct = await run('sql', 'SELECT count() AS n FROM usage_logs', '--json');
     expect(direct.code, direct.stderr).toBe(0);
-    expect(direct.stdout).toBe('{"n":"20002"}\n');
+    expect(direct.stdout).toBe('{"n":"20003"}\n');
     expect(direct.stderr).toBe('');
-  });
+    // A dozen spawned commands, two `up`s and the receiver process: more than the default minute on a busy machine.
+  }, 180_000);
 });

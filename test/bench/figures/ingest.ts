@@ -19,7 +19,7 @@ import type { BenchContext, BenchOptions, Figure, Measurement } from '../types.t
 import { requirePaths, tryImport } from './codePaths.ts';
 
 const HEC_PATH = '/services/collector/event';
-const I2_RATE = 2_000;
+export const I2_RATE = 2_000;
 
 /** Why the ingest figures cannot run, or null. */
 export async function ingestUnavailable(opts: BenchOptions, extra: readonly string[] = []): Promise<string | null> {
@@ -77,7 +77,7 @@ export function hecEnvelope(r: UsageLogRow): string {
   return JSON.stringify({ event, host: 'quay.example.com', sourcetype: 'access_combined' });
 }
 
-function eventsFor(ctx: BenchContext, count: number, seed: number): { bodies: string[]; kinds: Map<string, number> } {
+export function eventsFor(ctx: BenchContext, count: number, seed: number): { bodies: string[]; kinds: Map<string, number> } {
   const bodies: string[] = [];
   const kinds = new Map<string, number>();
   for (const batch of demoRows({ rows: count, seed, now: ctx.opts.now, days: 1, source: 'hec' }, 10_000)) {
@@ -89,7 +89,7 @@ function eventsFor(ctx: BenchContext, count: number, seed: number): { bodies: st
   return { bodies, kinds };
 }
 
-function poster(server: IngestServer, sockets: number) {
+export function poster(server: IngestServer, sockets: number) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: sockets });
   const url = new URL(HEC_PATH, server.url);
   const post = (body: Buffer | string) =>
@@ -124,14 +124,15 @@ export async function waitForCount(server: IngestServer, n: number, stallMs: num
       last = have;
       since = performance.now();
     } else if (performance.now() - since > stallMs) {
-      throw new Error(`only ${have} of ${n} rows became queryable; none more for ${stallMs / 1000} s${server.diagnostics() ? ` (server: ${server.diagnostics()})` : ''}`);
+      const diag = await server.diagnose();
+      throw new Error(`only ${have} of ${n} rows became queryable; none more for ${stallMs / 1000} s${server.diagnostics() ? ` (server: ${server.diagnostics()})` : ''}; ${diag}`);
     }
     await new Promise((r) => setTimeout(r, 10));
   }
   return have;
 }
 
-function sameKinds(sent: Map<string, number>, stored: Record<string, number>): { equal: boolean; detail: string } {
+export function sameKinds(sent: Map<string, number>, stored: Record<string, number>): { equal: boolean; detail: string } {
   const keys = new Set([...sent.keys(), ...Object.keys(stored)]);
   for (const k of keys) {
     if ((sent.get(k) ?? 0) !== (stored[k] ?? 0)) return { equal: false, detail: `kind ${k}: sent ${sent.get(k) ?? 0}, stored ${stored[k] ?? 0}` };
@@ -217,6 +218,8 @@ export const i2: Figure = {
       await waitForCount(server, warm.bodies.length, 60_000);
       const latencies: number[] = [];
       let refused = 0;
+      const why = new Map<string, number>();
+      const note = (k: string) => why.set(k, (why.get(k) ?? 0) + 1);
       const inflight: Promise<void>[] = [];
       const t0 = performance.now();
       for (let i = 0; i < total; i++) {
@@ -228,17 +231,21 @@ export const i2: Figure = {
           client.post(bodies[i]!).then(
             (status) => {
               latencies.push(performance.now() - start);
-              if (status !== 200) refused++;
+              if (status !== 200) {
+                refused++;
+                note(`HTTP ${status}`);
+              }
             },
-            () => {
+            (err: Error) => {
               refused++;
+              note(err.message);
             },
           ),
         );
       }
       await Promise.all(inflight);
       const elapsed = (performance.now() - t0) / 1000;
-      if (refused) throw new Error(`${refused} of ${total} single-event posts failed`);
+      if (refused) throw new Error(`${refused} of ${total} single-event posts failed (${[...why].map(([k, n]) => `${n}× ${k}`).join(', ')})`);
       await waitForCount(server, warm.bodies.length + total, 60_000);
       const stored = await server.call<{ kinds: Record<string, number> }>('kinds', { source: server.source });
       for (const [k, n] of warm.kinds) stored.kinds[k] = (stored.kinds[k] ?? 0) - n;

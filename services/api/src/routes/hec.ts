@@ -19,7 +19,7 @@ import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseQuayDate, randomEventKey, toChDateTime, type UsageLogRow } from '@quaylogs/core';
-import { appendIngestBatch, type Redis } from '@quaylogs/queue';
+import { appendIngestBatch, type IngestBatch, type Redis } from '@quaylogs/queue';
 import type { AppContext } from '../context.ts';
 
 const gunzipAsync = promisify(gunzip);
@@ -35,6 +35,8 @@ export interface HecDeps {
   now?: () => number;
   /** Called for every refused request (metrics); `-` as source when the token named none. */
   onReject?: (source: string, code: number) => void;
+  /** How a batch reaches the ingest stream (default: one XADD on `redis`); the isolated receiver group-commits. */
+  append?: (batch: IngestBatch) => Promise<string>;
 }
 
 export const HEC_EVENT_PATHS = ['/services/collector/event', '/services/collector', '/services/collector/event/1.0'];
@@ -318,8 +320,9 @@ async function decodeBody(req: FastifyRequest, raw: Buffer, max: number): Promis
  * a raw-Buffer parser for any content type, its own body limit and Splunk's error
  * replies, so the JSON parsing and error bodies of every other route stay as they are.
  */
-export function hecPlugin(deps: HecDeps): (app: FastifyInstance, ctx: AppContext) => void {
+export function hecPlugin(deps: HecDeps): (app: FastifyInstance, ctx: Pick<AppContext, 'shuttingDown'>) => void {
   const now = deps.now ?? Date.now;
+  const append = deps.append ?? ((batch: IngestBatch) => appendIngestBatch(deps.redis, batch));
   return (app, ctx) => {
     void app.register(async (hec) => {
       hec.removeAllContentTypeParsers();
@@ -367,7 +370,7 @@ export function hecPlugin(deps: HecDeps): (app: FastifyInstance, ctx: AppContext
         if (problem) throw new HecError(HEC.invalidDataFormat, problem.index, problem.reason);
         const rows = envelopes.map((envelope, i) => hecEventToRow(envelope, i, source, nowMs));
         try {
-          await appendIngestBatch(deps.redis, { v: 1, origin: 'hec', source, rows });
+          await append({ v: 1, origin: 'hec', source, rows });
         } catch (err) {
           req.log.error({ err, source, events: rows.length }, 'hec: the ingest stream refused the batch');
           return sendHec(reply, HEC.serverBusy);

@@ -35,7 +35,8 @@ export interface ImportQuayDbOptions {
   store: ClickHouseStore;
   /** `source` of every imported row (the registry's name in quaylogs). Default `quay`. */
   source?: string;
-  /** Rows read per batch (default 5000). */
+  /** Rows read per batch (default 20,000: a quarter of the round trips of 5,000 — each batch costs a
+   *  range read, a look-up of earlier rows in its seconds and a checkpoint — at ~20 MB per batch in hand). */
   batchRows?: number;
   onProgress?: (p: ImportProgress) => void;
   /** Stops the import after the batch in hand; the result then says `completed: false`. */
@@ -131,7 +132,7 @@ export function secondRuns(rows: readonly UnkeyedRow[], gapS = 60): { from: stri
 export async function importQuayDb(opts: ImportQuayDbOptions): Promise<ImportQuayDbResult> {
   const source = opts.source ?? 'quay';
   if (source.trim() === '') throw new ImportError('source must not be empty');
-  const batchRows = opts.batchRows ?? 5000;
+  const batchRows = opts.batchRows ?? 20_000;
   if (!Number.isSafeInteger(batchRows) || batchRows < 1 || batchRows > 100_000) {
     throw new ImportError(`batchRows must be an integer from 1 to 100000, got ${batchRows}`);
   }

@@ -1,0 +1,52 @@
+/**
+ * The loader's insert stores every string exactly as given (whatever format it sends): tabs, newlines, carriage returns, backslashes, NUL, a literal
+ * `\N`, non-ASCII and astral characters, empty strings. Real embedded ClickHouse.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { UsageLogRow } from '@quaylogs/core';
+import { type ClickHouseStore, insertUsageLogs, USAGE_LOG_COLUMNS } from '../src/index.ts';
+import { openTestStore } from './fixtures.ts';
+
+let store: ClickHouseStore;
+let cleanup: () => Promise<void>;
+beforeAll(async () => {
+  ({ store, cleanup } = await openTestStore());
+}, 120_000);
+afterAll(async () => cleanup?.());
+
+const AWKWARD = ['a\tb', 'line\nbreak', 'cr\rhere', 'back\\slash', 'nul\0byte', '\\N', '\\t literal', 'café 😀', '', ' lead and trail ', '"quoted"', "it's"];
+
+function row(i: number, text: string): UsageLogRow {
+  return {
+    source: `s${text}`,
+    namespace: `ns-${text}`,
+    repository: text,
+    kind: `k${text}`,
+    performer: text,
+    ip: text,
+    datetime: `2024-06-0${1 + (i % 3)} 12:34:56.${String(i).padStart(3, '0')}`,
+    metadata: JSON.stringify({ text }),
+    event_key: String(340_282_366_920_938_463_463_374_607_431_768_211_455n - BigInt(i)),
+    request_url: `/v2/${text}`,
+    http_method: text,
+    user_agent: text,
+    request_id: text,
+    auth_type: text,
+    performer_kind: text,
+    x_forwarded_for: text,
+  };
+}
+
+it('stores every field exactly as given, escapes and all', async () => {
+  const rows = AWKWARD.map((t, i) => row(i, t));
+  await insertUsageLogs(store, rows, 'roundtrip');
+  const back = await store.query<UsageLogRow>({
+    name: 'test.roundtrip',
+    sql: `SELECT ${USAGE_LOG_COLUMNS.map((c) => (c === 'event_key' ? 'toString(event_key) AS event_key' : c === 'datetime' ? 'toString(datetime) AS datetime' : c)).join(', ')} FROM usage_logs ORDER BY event_key DESC`,
+  });
+  expect(back).toEqual(rows);
+  // The same token again is a retry: ClickHouse drops it.
+  await insertUsageLogs(store, rows, 'roundtrip');
+  const [n] = await store.query<{ n: string }>({ name: 'test.count', sql: 'SELECT count() AS n FROM usage_logs' });
+  expect(Number(n!.n)).toBe(rows.length);
+});
