@@ -10,6 +10,9 @@ export default defineConfig({
     minWorkers: 1,
     testTimeout: 60_000,
     hookTimeout: 180_000,
+    // A private redis-server per worker slot: files running at once never share a Redis.
+    globalSetup: ['test/setup/redisServers.ts'],
+    setupFiles: ['test/setup/redisPerWorker.ts'],
     projects: [
       {
         extends: true,
