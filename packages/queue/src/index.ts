@@ -2,3 +2,4 @@ export * from './redis.ts';
 export * from './ingestStream.ts';
 export * from './queueCatalog.ts';
 export * from './logGenerations.ts';
+export * from './lease.ts';
