@@ -18,10 +18,10 @@ import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { migrate, openEmbeddedStore } from '@quaylogs/clickhouse';
 import { loadConfig } from '@quaylogs/config';
-import { DEADLETTER_STREAM, INGEST_STREAM, LOG_GENERATIONS_KEY, redisForProducers, redisForWorkers } from '@quaylogs/queue';
+import { DEADLETTER_STREAM, FENCE_COUNTER_KEY, ingestStreamKeys, LOG_GENERATIONS_KEY, redisForProducers, redisForWorkers } from '@quaylogs/queue';
 import { buildApp } from '@quaylogs/api';
 import { hecPlugin } from '../../services/api/src/routes/hec.ts';
-import { startLoader } from '../../services/ingest/src/loader.ts';
+import { INSERT_INTENTS_KEY, LOADER_MEMBERS_KEY, leaseKeyOf, startLoader } from '../../services/ingest/src/loader.ts';
 
 interface Args {
   dataDir: string;
@@ -40,7 +40,15 @@ const worker = redisForWorkers(args.redisUrl);
 // The ingest stream's keys are fixed names, so the bench needs a Redis database of its
 // own. It never flushes one: it refuses a database holding anything else, and removes
 // only the ingest keys it used.
-const INGEST_KEYS = [INGEST_STREAM, DEADLETTER_STREAM, LOG_GENERATIONS_KEY];
+const INGEST_KEYS = [
+  ...ingestStreamKeys(),
+  ...ingestStreamKeys().map(leaseKeyOf),
+  DEADLETTER_STREAM,
+  LOG_GENERATIONS_KEY,
+  INSERT_INTENTS_KEY,
+  LOADER_MEMBERS_KEY,
+  FENCE_COUNTER_KEY,
+];
 const foreign: string[] = [];
 let cursor = '0';
 do {

@@ -17,13 +17,12 @@ import type { ClickHouseStore } from '@quaylogs/clickhouse';
 import type { QuaylogsConfig } from '@quaylogs/config';
 import { randomEventKey } from '@quaylogs/core';
 import { startExporter } from '@quaylogs/exporter';
-import { ingestStatus, loadSourcesConfig, startLoader, startPoller } from '@quaylogs/ingest';
+import { ingestStatus, loadSourcesConfig, pendingEntries, startLoader, startPoller } from '@quaylogs/ingest';
 import { Queue } from 'bullmq';
 import {
   appendIngestBatch,
   DEADLETTER_STREAM,
-  INGEST_GROUP,
-  INGEST_STREAM,
+  ingestBacklog,
   closeBullmq,
   QUEUES,
   quitRedis,
@@ -108,12 +107,11 @@ export async function startRoles(opts: {
 
   const metrics = createMetrics();
   metrics.gaugeFromScrape('quaylogs_ingest_stream_entries', 'Ingest stream entries not yet stored', [], async () => [
-    { value: await producer.xlen(INGEST_STREAM) },
+    { value: await ingestBacklog(producer) },
   ]);
-  metrics.gaugeFromScrape('quaylogs_ingest_pending_entries', 'Ingest stream entries delivered to a loader, not yet acknowledged', [], async () => {
-    const summary = (await producer.xpending(INGEST_STREAM, INGEST_GROUP).catch(() => [0])) as [number, ...unknown[]];
-    return [{ value: Number(summary[0] ?? 0) }];
-  });
+  metrics.gaugeFromScrape('quaylogs_ingest_pending_entries', 'Ingest stream entries in an insert a loader started, not yet acknowledged', [], async () => [
+    { value: await pendingEntries(producer) },
+  ]);
   metrics.gaugeFromScrape('quaylogs_ingest_dead_letters', 'Entries the loader could not store', [], async () => [
     { value: await producer.xlen(DEADLETTER_STREAM) },
   ]);

@@ -10,8 +10,8 @@
  */
 import { join } from 'node:path';
 import { migrate, openEmbeddedStore } from '@quaylogs/clickhouse';
-import { INGEST_GROUP, INGEST_STREAM, redisForWorkers } from '@quaylogs/queue';
-import { startLoader } from '../src/index.ts';
+import { ingestBacklog, redisForWorkers } from '@quaylogs/queue';
+import { pendingEntries, startLoader } from '../src/index.ts';
 
 const [mode, dir, redisUrl] = process.argv.slice(2);
 if (!mode || !dir || !redisUrl) throw new Error('usage: loaderChild.ts load|count <storeDir> <redisUrl>');
@@ -46,14 +46,13 @@ if (mode === 'count') {
     sql: 'SELECT count() AS rows, uniqExact(event_key) AS keys FROM usage_logs',
   });
   const [k] = await store.query<{ n: string }>({ name: 'child.rollup', sql: 'SELECT sum(count) AS n FROM usage_daily_kind' });
-  const summary = (await redis.xpending(INGEST_STREAM, INGEST_GROUP)) as [number, ...unknown[]];
   out({
     msg: 'child: counts',
     rows: Number(r!.rows),
     keys: Number(r!.keys),
     rollup: Number(k!.n),
-    length: await redis.xlen(INGEST_STREAM),
-    pending: Number(summary[0]),
+    length: await ingestBacklog(redis),
+    pending: await pendingEntries(redis),
   });
   redis.disconnect();
   await store.close();

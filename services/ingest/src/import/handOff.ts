@@ -5,7 +5,7 @@
  * cannot fill Redis. Also the progress arithmetic (rate, ETA) every importer reports.
  */
 import type { AccountInfo, UsageLogRow } from '@quaylogs/core';
-import { appendIngestBatch, INGEST_STREAM, type Redis } from '@quaylogs/queue';
+import { appendIngestBatch, ingestBacklog, type Redis } from '@quaylogs/queue';
 
 export interface ImportProgress {
   /** Entries handed to the ingest stream so far in this run. */
@@ -107,9 +107,9 @@ export class HandOff {
   }
 }
 
-/** Stream entries not yet stored: the loader deletes what it has stored, so this is the stream's length. */
+/** Stream entries not yet stored: the loader deletes what it has stored, so this is the streams' length. */
 export async function streamBacklog(redis: Redis): Promise<number> {
-  return Number(await redis.xlen(INGEST_STREAM));
+  return ingestBacklog(redis);
 }
 
 export class ProgressMeter {
