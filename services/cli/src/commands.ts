@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkReadOnlySql } from '@quaylogs/api';
 import { pino } from 'pino';
-import { applyRetention, type ClickHouseStore, migrate, openStore, StoreError, StoreLockedError } from '@quaylogs/clickhouse';
+import { applyRetention, type ClickHouseStore, openStore, StoreError, StoreLockedError } from '@quaylogs/clickhouse';
 import { ConfigError, loadConfig, type QuaylogsConfig } from '@quaylogs/config';
 import { loadDemo, storeIsEmpty } from './demoLoad.ts';
 import { rowProgress } from './progress.ts';
@@ -14,6 +14,7 @@ import { loadOrCreateAdminToken, loadOrCreateSecret } from './secret.ts';
 import { printRows } from './table.ts';
 import { RedisUnavailableError } from './localRedis.ts';
 import { parseRoles, type Role, type Running, startRoles } from './runtime.ts';
+import { migrateMode, migrateShared, prepareSchema } from './schema.ts';
 
 export function fail(message: string): never {
   process.stderr.write(`quaylogs: ${message}\n`);
@@ -32,7 +33,7 @@ export function config(): QuaylogsConfig {
 /** Opens and migrates the store for a one-shot command; a held embedded store throws StoreLockedError. */
 export async function open(cfg: QuaylogsConfig): Promise<ClickHouseStore> {
   const store = await openStore(cfg);
-  await migrate(store);
+  await prepareSchema(cfg, store, migrateMode(cfg, false), (l) => process.stderr.write(`migrations: ${l}\n`));
   return store;
 }
 
@@ -45,10 +46,16 @@ async function openOrFail(cfg: QuaylogsConfig): Promise<ClickHouseStore> {
   }
 }
 
-async function migrated(cfg: QuaylogsConfig): Promise<ClickHouseStore> {
+async function migrated(cfg: QuaylogsConfig, splitRoles = false): Promise<ClickHouseStore> {
   const store = await openOrFail(cfg);
-  await migrate(store, { log: (l) => process.stderr.write(`migrations: ${l}\n`) });
-  await applyRetention(store, cfg.QUAYLOGS_RETENTION_DAYS);
+  const mode = migrateMode(cfg, splitRoles);
+  try {
+    await prepareSchema(cfg, store, mode, (l) => process.stderr.write(`migrations: ${l}\n`));
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    fail((err as Error).message);
+  }
+  if (mode === 'auto') await applyRetention(store, cfg.QUAYLOGS_RETENTION_DAYS);
   return store;
 }
 
@@ -80,7 +87,7 @@ async function serve(opts: { demoRows: number; seed: number; port?: number; role
   } catch (err) {
     fail((err as Error).message);
   }
-  const store = await migrated(cfg);
+  const store = await migrated(cfg, opts.roles !== undefined);
   if (opts.demoRows > 0) {
     if (await storeIsEmpty(store)) await fillDemo(store, opts.demoRows, opts.seed);
     else process.stderr.write('demo data: the store already holds logs; not adding demo rows\n');
@@ -132,7 +139,13 @@ async function serve(opts: { demoRows: number; seed: number; port?: number; role
 export async function runMigrate(): Promise<void> {
   const cfg = config();
   const store = await openOrFail(cfg);
-  const res = await migrate(store, { log: (l) => process.stdout.write(`${l}\n`) });
+  let res;
+  try {
+    res = await migrateShared(cfg, store, (l) => process.stdout.write(`${l}\n`));
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    fail((err as Error).message);
+  }
   await applyRetention(store, cfg.QUAYLOGS_RETENTION_DAYS);
   process.stdout.write(`${res.applied.length} applied, ${res.alreadyApplied.length} already applied\n`);
   await store.close();

@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ClickHouseStore, insertUsageLogs } from '@quaylogs/clickhouse';
-import { appendIngestBatch, DEADLETTER_STREAM, INGEST_SHARDS, INGEST_STREAM, ingestBacklog, ingestShardKey, quitRedis, type Redis, shardOf, tryAcquireLease } from '@quaylogs/queue';
+import { appendIngestBatch, DEADLETTER_STREAM, INGEST_SHARDS, INGEST_STREAM, ingestBacklog, ingestShardKey, fenceOf, quitRedis, type Redis, shardOf, tryAcquireLease } from '@quaylogs/queue';
 import { openTestStore, resetStore } from '../../../packages/clickhouse/test/fixtures.ts';
 import {
   INSERT_INTENTS_KEY,
@@ -72,10 +72,10 @@ describe('loader', () => {
     const rows = quayRows(900);
     await appendRows(redis, rows, 300);
     // Loader "crashed" owned every shard, stored the first 300 rows, and died before acknowledging.
-    for (let s = 0; s < INGEST_SHARDS; s++) expect(await tryAcquireLease(redis, leaseKeyOf(ingestShardKey(s)), 'crashed', 300)).not.toBeNull();
-    await insertUsageLogs(store, rows.slice(0, 300));
+    for (let s = 0; s < INGEST_SHARDS; s++) expect(await tryAcquireLease(redis, leaseKeyOf(ingestShardKey(s)), 'crashed', 3_000)).not.toBeNull();
     expect(await loadOnce({ redis, store, consumer: 'survivor' })).toMatchObject({ entries: 0 }); // its shards are not free yet
-    await new Promise((r) => setTimeout(r, 350));
+    await insertUsageLogs(store, rows.slice(0, 300));
+    while ((await redis.exists(leaseKeyOf(ingestShardKey(0)))) === 1) await new Promise((r) => setTimeout(r, 100));
     const stats = await loadOnce({ redis, store, consumer: 'survivor' });
     expect(stats).toMatchObject({ rows: 900, inserted: 600, duplicates: 300 });
     expect(await storedCounts(store)).toEqual({ rows: 900, keys: 900, rollup: 900 });
@@ -122,13 +122,18 @@ describe('loader', () => {
   it('a running loader takes over the shards of a dead loader once its leases expire', async () => {
     const rows = quayRows(1_200);
     await appendRows(redis, rows, 100);
-    for (let s = 0; s < INGEST_SHARDS; s++) await tryAcquireLease(redis, leaseKeyOf(ingestShardKey(s)), 'dead-one', 300);
+    const deadFences: number[] = [];
+    for (let s = 0; s < INGEST_SHARDS; s++) deadFences.push(fenceOf((await tryAcquireLease(redis, leaseKeyOf(ingestShardKey(s)), 'dead-one', 300))!));
     await insertUsageLogs(store, rows.slice(0, 100)); // it had stored its first entry
     const loader = run({ consumer: 'survivor', leaseMs: 300 });
     await loader.drain();
     expect(await storedCounts(store)).toEqual({ rows: 1_200, keys: 1_200, rollup: 1_200 });
     expect(await streamState(redis)).toEqual({ length: 0, pending: 0 });
-    for (let s = 0; s < INGEST_SHARDS; s++) expect(await redis.get(leaseKeyOf(ingestShardKey(s)))).toMatch(/^survivor#/);
+    // Every shard was acquired again after the dead loader (a later fence), and not by it.
+    for (let s = 0; s < INGEST_SHARDS; s++) {
+      expect(Number(await redis.get(`${leaseKeyOf(ingestShardKey(s))}:fence`))).toBeGreaterThan(deadFences[s]!);
+      expect(String(await redis.get(leaseKeyOf(ingestShardKey(s))))).not.toMatch(/^dead-one#/);
+    }
   });
 
   it('dead-letters an unparseable entry with its reason and payload, and replays it on demand', async () => {
