@@ -112,7 +112,8 @@ async function readApplied(store: ClickHouseStore): Promise<SchemaState['applied
     });
     return new Map(done.map((d) => [Number(d.version), { ...d, version: Number(d.version) }]));
   } catch (err) {
-    if (/UNKNOWN_TABLE|doesn't exist|does not exist/i.test(String((err as Error).message))) return new Map();
+    const e = err as { message?: string; type?: string };
+    if (e.type === 'UNKNOWN_TABLE' || /UNKNOWN_TABLE|Unknown table|doesn't exist|does not exist/i.test(String(e.message))) return new Map();
     throw err;
   }
 }
