@@ -13,3 +13,4 @@ export * from './tables/importCheckpoints.ts';
 export * from './tables/pollCheckpoints.ts';
 export * from './tables/exports.ts';
 export * from './tables/exportSchedules.ts';
+export * from './tables/versions.ts';
