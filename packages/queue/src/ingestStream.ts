@@ -1,5 +1,5 @@
 /**
- * The ingest stream: the one way into the store (DESIGN.md "Data flow"). Every
+ * The ingest stream: the one way into the store. Every
  * source adapter (HEC receiver, poller, importers) appends entries here; the
  * loader is the only writer to ClickHouse.
  *
