@@ -91,18 +91,20 @@ export class ShardOwnership {
     }
   }
 
-  private async giveBack(stream: string): Promise<void> {
+  private async giveBack(stream: string, quiet = false): Promise<void> {
     const value = this.owned.get(stream);
     this.owned.delete(stream);
     if (value) await releaseLease(this.redis, leaseKeyOf(stream), value);
-    this.log({ stream }, 'loader: shard given back');
+    if (!quiet) this.log({ stream }, 'loader: shard given back');
   }
 
   /** Gives every lease back and leaves the members set (others take over at once). */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.ticking;
-    for (const stream of [...this.owned.keys()]) await this.giveBack(stream).catch(() => undefined);
+    const held = [...this.owned.keys()];
+    for (const stream of held) await this.giveBack(stream, true).catch(() => undefined);
+    if (held.length) this.log({ streams: held.length }, 'loader: shards given back');
     await this.redis.zrem(LOADER_MEMBERS_KEY, this.name).catch(() => undefined);
   }
 }
