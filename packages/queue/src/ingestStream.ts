@@ -97,12 +97,16 @@ export function splitByShard(batch: IngestBatch): [number, IngestBatch][] {
   });
 }
 
-/** Total entries not yet stored, over every ingest stream. */
-export async function ingestBacklog(redis: Redis): Promise<number> {
+/** Entries not yet stored, per ingest stream (in ingestStreamKeys() order). */
+export async function ingestBacklogByStream(redis: Redis): Promise<number[]> {
   const tx = redis.pipeline();
   for (const key of ingestStreamKeys()) tx.xlen(key);
-  const res = (await tx.exec()) ?? [];
-  return res.reduce((n, [err, len]) => (err ? n : n + Number(len)), 0);
+  return ((await tx.exec()) ?? []).map(([err, len]) => (err ? 0 : Number(len)));
+}
+
+/** Total entries not yet stored, over every ingest stream. */
+export async function ingestBacklog(redis: Redis): Promise<number> {
+  return (await ingestBacklogByStream(redis)).reduce((a, b) => a + b, 0);
 }
 
 /**

@@ -33,7 +33,8 @@ export function config(): QuaylogsConfig {
 /** Opens and migrates the store for a one-shot command; a held embedded store throws StoreLockedError. */
 export async function open(cfg: QuaylogsConfig): Promise<ClickHouseStore> {
   const store = await openStore(cfg);
-  await prepareSchema(cfg, store, migrateMode(cfg, false), (l) => process.stderr.write(`migrations: ${l}\n`));
+  // Quiet about what it applies (as before); says what it waits for.
+  await prepareSchema(cfg, store, migrateMode(cfg, false), (l) => void (l.startsWith('applied ') || process.stderr.write(`migrations: ${l}\n`)));
   return store;
 }
 

@@ -3,7 +3,7 @@
  * storeHost.ts process), while HEC-like entries and an import and a poll of the same
  * content (overlapping, cut into different entries) are appended; two loaders are killed
  * with SIGKILL mid-batch — one right after ClickHouse accepted its batch, before it
- * acknowledged — and replaced. Every entry is stored exactly once and every rollup equals
+ * acknowledged — and replaced, and a third stalls (SIGSTOP) past its leases and resumes. Every entry is stored exactly once and every rollup equals
  * a recount from usage_logs. Redis database 6.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -103,10 +103,16 @@ describe('several loader processes', () => {
     await sleep(Math.floor(Math.random() * 150));
     await b.kill();
     const d = loader('loader-d');
+    // loader-c stalls (as in a long GC pause or a frozen VM) for longer than its leases, then
+    // goes on where it was: whatever it had in hand, its shards were taken over meanwhile.
+    c.proc.kill('SIGSTOP');
+    await sleep(4_500);
+    c.proc.kill('SIGCONT');
     await feeding;
 
     // A survivor finished loader-a's insert (same rows, same token) after its shard leases expired.
     await Promise.race([c, d].map((l) => l.waitFor((x) => x.replayedFrom === 'loader-a')));
+    expect(a.lines.some((l) => l.replayedFrom)).toBe(false);
     for (let i = 0; i < 600 && ((await ingestBacklog(redis)) > 0 || (await redis.hlen(INSERT_INTENTS_KEY)) > 0); i++) await sleep(200);
     expect(await ingestBacklog(redis)).toBe(0);
     expect(await redis.hlen(INSERT_INTENTS_KEY)).toBe(0);
