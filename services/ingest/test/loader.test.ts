@@ -75,7 +75,8 @@ describe('loader', () => {
     for (let s = 0; s < INGEST_SHARDS; s++) expect(await tryAcquireLease(redis, leaseKeyOf(ingestShardKey(s)), 'crashed', 3_000)).not.toBeNull();
     expect(await loadOnce({ redis, store, consumer: 'survivor' })).toMatchObject({ entries: 0 }); // its shards are not free yet
     await insertUsageLogs(store, rows.slice(0, 300));
-    while ((await redis.exists(leaseKeyOf(ingestShardKey(0)))) === 1) await new Promise((r) => setTimeout(r, 100));
+    const leases = Array.from({ length: INGEST_SHARDS }, (_, s) => leaseKeyOf(ingestShardKey(s)));
+    while ((await redis.exists(...leases)) > 0) await new Promise((r) => setTimeout(r, 100));
     const stats = await loadOnce({ redis, store, consumer: 'survivor' });
     expect(stats).toMatchObject({ rows: 900, inserted: 600, duplicates: 300 });
     expect(await storedCounts(store)).toEqual({ rows: 900, keys: 900, rollup: 900 });
