@@ -23,11 +23,11 @@ import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { migrate, openEmbeddedStore } from '@quaylogs/clickhouse';
 import { loadConfig } from '@quaylogs/config';
-import { DEADLETTER_STREAM, INGEST_STREAM, LOG_GENERATIONS_KEY, redisForProducers, redisForWorkers } from '@quaylogs/queue';
+import { DEADLETTER_STREAM, FENCE_COUNTER_KEY, ingestStreamKeys, LOG_GENERATIONS_KEY, redisForProducers, redisForWorkers } from '@quaylogs/queue';
 import { buildApp, ensureBootstrapAdmin, startIsolatedReceiver } from '@quaylogs/api';
 import { hecPlugin } from '../../services/api/src/routes/hec.ts';
 import { exportOnce, measureInsertCeiling } from './engineCeiling.ts';
-import { INSERT_INTENTS_KEY, startLoader } from '../../services/ingest/src/loader.ts';
+import { INSERT_INTENTS_KEY, LOADER_MEMBERS_KEY, leaseKeyOf, startLoader } from '../../services/ingest/src/loader.ts';
 
 interface Args {
   dataDir: string;
@@ -50,8 +50,16 @@ const worker = redisForWorkers(args.redisUrl);
 // The ingest stream's keys are fixed names, so the bench needs a Redis database of its
 // own. It never flushes one: it refuses a database holding anything else, and removes
 // only the ingest keys it used.
-// The loader's insert intents too: a server killed mid-run leaves them behind.
-const INGEST_KEYS = [INGEST_STREAM, DEADLETTER_STREAM, LOG_GENERATIONS_KEY, INSERT_INTENTS_KEY];
+// The loader's insert intents, leases and fences too: a server killed mid-run leaves them behind.
+const INGEST_KEYS = [
+  ...ingestStreamKeys(),
+  ...ingestStreamKeys().map(leaseKeyOf),
+  DEADLETTER_STREAM,
+  LOG_GENERATIONS_KEY,
+  INSERT_INTENTS_KEY,
+  LOADER_MEMBERS_KEY,
+  FENCE_COUNTER_KEY,
+];
 const foreign: string[] = [];
 let cursor = '0';
 do {

@@ -18,6 +18,7 @@ SELECT source, namespace, toDate(datetime) AS day, kind, count() AS count
 FROM usage_logs
 GROUP BY source, namespace, day, kind;
 
+-- quaylogs:quiesce-writers (the backfill must not race the loader: every writer pauses between batches meanwhile)
 -- Backfill what was stored before this migration. Migrations run before any writer starts;
 -- emptying first keeps a re-run (after a crash before this file was recorded) exact.
 TRUNCATE TABLE usage_daily_namespace;

@@ -6,7 +6,8 @@ export type { EngineResult, EngineRun, EngineSessions } from './engineSessions.t
 export { openStore, embeddedPath } from './createStore.ts';
 export { applyRetention, retentionFor, retentionTtl } from './retention.ts';
 export type { RetentionPolicy } from './retention.ts';
-export { migrate, loadMigrations, splitStatements, DEFAULT_MIGRATIONS_DIR } from './migrate.ts';
+export { migrate, loadMigrations, splitStatements, schemaState, waitForSchema, SchemaNewerError, QUIESCE_MARKER, DEFAULT_MIGRATIONS_DIR } from './migrate.ts';
+export type { MigrationLock, MigrateOptions, MigrateResult, SchemaState } from './migrate.ts';
 export { renderMigrationRecords, renderMigrations, renderStatement, SCHEMA_MIGRATIONS_DDL, SHARDED_TABLES } from './clusterDdl.ts';
 export type { DdlTarget } from './clusterDdl.ts';
 export * from './tables/usageLogs.ts';
@@ -22,3 +23,4 @@ export * from './tables/exportSchedules.ts';
 export * from './tables/globalMessages.ts';
 export * from './tables/exportList.ts';
 export * from './tables/consoleStats.ts';
+export * from './tables/versions.ts';

@@ -84,6 +84,12 @@ export const configSchema = z.object({
     .regex(/^rediss?:\/\//, 'REDIS_URL must start with redis:// or rediss://')
     .optional()
     .describe('Redis for the ingest stream and queues. Unset: quaylogs starts its own redis-server with data under QUAYLOGS_DATA_DIR/redis.'),
+  QUAYLOGS_MIGRATE: z
+    .enum(['auto', 'off'])
+    .optional()
+    .describe(
+      'auto: apply pending migrations at start (one process at a time, through a lock in Redis); off: wait until `quaylogs migrate` has. Unset: auto, except `quaylogs api`/`worker` on a ClickHouse server, which wait.',
+    ),
   QUAYLOGS_ROLES: z
     .string()
     .default('api,loader,poller,exporter')

@@ -3,3 +3,4 @@ export * from './ingestStream.ts';
 export * from './queueCatalog.ts';
 export * from './logGenerations.ts';
 export * from './groupAppend.ts';
+export * from './lease.ts';

@@ -28,6 +28,7 @@ import { RedisUnavailableError } from './localRedis.ts';
 import { createLogger } from './logger.ts';
 import type { Role, Running } from './runtime.ts';
 import { readServerFile, removeServerFile, writeServerFile } from './serverFile.ts';
+import { migrateMode, migrateShared, prepareSchema } from './schema.ts';
 
 export { config, fail, open } from './cliBase.ts';
 
@@ -55,10 +56,16 @@ async function applyRetentionPolicy(store: ClickHouseStore, cfg: QuaylogsConfig)
   await applyRetention(store, policy.defaultDays, policy.bySource);
 }
 
-async function migrated(cfg: QuaylogsConfig): Promise<ClickHouseStore> {
+async function migrated(cfg: QuaylogsConfig, splitRoles = false): Promise<ClickHouseStore> {
   const store = await openOrFail(cfg);
-  await migrate(store, { log: (l) => process.stderr.write(`migrations: ${l}\n`) });
-  await applyRetentionPolicy(store, cfg);
+  const mode = migrateMode(cfg, splitRoles);
+  try {
+    await prepareSchema(cfg, store, mode, (l) => process.stderr.write(`migrations: ${l}\n`));
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    fail((err as Error).message);
+  }
+  if (mode === 'auto') await applyRetentionPolicy(store, cfg);
   return store;
 }
 
@@ -101,7 +108,7 @@ async function serve(opts: { demoRows: number; seed: number; port?: number; role
       process.stderr.write(`console: build failed (${(err as Error).message}); the API still serves, / says how to build it\n`);
     }
   }
-  const store = await migrated(cfg);
+  const store = await migrated(cfg, opts.roles !== undefined);
   if (opts.demoRows > 0) {
     if (await storeIsEmpty(store)) await fillDemo(store, opts.demoRows, opts.seed);
     else process.stderr.write('demo data: the store already holds logs; not adding demo rows\n');
@@ -167,7 +174,13 @@ export async function runMigrate(opts: { url?: string; token?: string } = {}): P
     if (err instanceof StoreError) fail(err.message);
     fail(`cannot reach ClickHouse: ${(err as Error).message}`);
   }
-  const res = await migrate(store, { log: (l) => process.stdout.write(`${l}\n`) });
+  let res;
+  try {
+    res = await migrateShared(cfg, store, (l) => process.stdout.write(`${l}\n`));
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    fail((err as Error).message);
+  }
   await applyRetentionPolicy(store, cfg);
   process.stdout.write(`${res.applied.length} applied, ${res.alreadyApplied.length} already applied\n`);
   await store.close();

@@ -40,6 +40,7 @@ import {
   ingestStatus,
   listDeadLetters,
   loadSourcesConfig,
+  pendingEntries,
   PurgeError,
   purgeEntries,
   replayDeadLetters,
@@ -51,8 +52,7 @@ import {
   appendIngestBatch,
   bumpLogGenerations,
   DEADLETTER_STREAM,
-  INGEST_GROUP,
-  INGEST_STREAM,
+  ingestBacklog,
   closeBullmq,
   QUEUES,
   quitRedis,
@@ -176,12 +176,11 @@ export async function startRoles(opts: {
 
     const metrics = createMetrics();
     metrics.gaugeFromScrape('quaylogs_ingest_stream_entries', 'Ingest stream entries not yet stored', [], async () => [
-      { value: await producer.xlen(INGEST_STREAM) },
+      { value: await ingestBacklog(producer) },
     ]);
-    metrics.gaugeFromScrape('quaylogs_ingest_pending_entries', 'Ingest stream entries delivered to a loader, not yet acknowledged', [], async () => {
-      const summary = (await producer.xpending(INGEST_STREAM, INGEST_GROUP).catch(() => [0])) as [number, ...unknown[]];
-      return [{ value: Number(summary[0] ?? 0) }];
-    });
+    metrics.gaugeFromScrape('quaylogs_ingest_pending_entries', 'Ingest stream entries in an insert a loader started, not yet acknowledged', [], async () => [
+      { value: await pendingEntries(producer) },
+    ]);
     metrics.gaugeFromScrape('quaylogs_ingest_dead_letters', 'Entries the loader could not store', [], async () => [
       { value: await producer.xlen(DEADLETTER_STREAM) },
     ]);

@@ -4,12 +4,12 @@
  * letter keeps the original payload and the reason, and can be replayed into the
  * ingest stream once the cause is fixed.
  */
-import { DEADLETTER_STREAM, INGEST_GROUP, INGEST_STREAM, type Redis } from '@quaylogs/queue';
+import { appendIngestBatch, DEADLETTER_STREAM, INGEST_STREAM, parseIngestBatch, type Redis } from '@quaylogs/queue';
 
 export interface DeadLetter {
   /** Id in the dead-letter stream (what `replayDeadLetters({ids})` takes). */
   id: string;
-  /** The entry's id in the ingest stream when it was given up. */
+  /** The entry's id in the ingest stream when it was given up (`<stream>/<id>` for a shard). */
   originalId: string;
   reason: string;
   /** The loader (consumer) that gave it up. */
@@ -28,12 +28,12 @@ function fieldMap(fields: string[] | null): Map<string, string> {
 }
 
 /**
- * Moves one ingest entry to the dead-letter stream and acknowledges it, atomically: the
- * dead letter and the acknowledgement happen together or not at all.
+ * Moves one ingest entry to the dead-letter stream and removes it from its stream,
+ * atomically: the dead letter and the removal happen together or not at all.
  */
 export async function deadLetter(
   redis: Redis,
-  entry: { id: string; payload: string | null },
+  entry: { id: string; payload: string | null; stream?: string },
   reason: string,
   consumer: string,
 ): Promise<string> {
@@ -42,14 +42,13 @@ export async function deadLetter(
     .xadd(
       DEADLETTER_STREAM,
       '*',
-      'original_id', entry.id,
+      'original_id', entry.stream && entry.stream !== INGEST_STREAM ? `${entry.stream}/${entry.id}` : entry.id,
       'reason', reason.slice(0, 4000),
       'consumer', consumer,
       'at', new Date().toISOString(),
       'b', entry.payload ?? '',
     )
-    .xack(INGEST_STREAM, INGEST_GROUP, entry.id)
-    .xdel(INGEST_STREAM, entry.id)
+    .xdel(entry.stream ?? INGEST_STREAM, entry.id)
     .exec();
   const failed = res?.find(([err]) => err);
   if (!res || failed) throw failed?.[0] ?? new Error('dead-letter transaction was discarded');
@@ -83,16 +82,33 @@ export async function countDeadLetters(redis: Redis): Promise<number> {
 
 /**
  * Appends dead letters back to the ingest stream (as new entries with their original
- * payload) and removes them from the dead-letter stream, each atomically. Without `ids`,
- * every dead letter is replayed. Returns the new ingest-stream ids in order.
+ * payload, in the shards its rows belong to; a payload that does not parse goes to the
+ * unsharded intake, where the loader dead-letters it again) and removes them from the
+ * dead-letter stream, each atomically. Without `ids`, every dead letter is replayed.
+ * Returns the new entry names in order.
  */
 export async function replayDeadLetters(
   redis: Redis,
   opts: { ids?: readonly string[] } = {},
 ): Promise<{ replayed: number; ingestIds: string[]; missing: string[] }> {
   const ingestIds: string[] = [];
+  let replayed = 0;
   const missing: string[] = [];
   const replayOne = async (id: string, payload: string) => {
+    replayed++;
+    let batch;
+    try {
+      batch = parseIngestBatch(payload);
+    } catch {
+      batch = null;
+    }
+    if (batch) {
+      // Appended first, then removed: a crash in between leaves a dead letter whose rows are
+      // also queued again, and the loader drops their keys as already stored.
+      ingestIds.push(...(await appendIngestBatch(redis, batch)));
+      await redis.xdel(DEADLETTER_STREAM, id);
+      return;
+    }
     const res = await redis.multi().xadd(INGEST_STREAM, '*', 'b', payload).xdel(DEADLETTER_STREAM, id).exec();
     const failed = res?.find(([err]) => err);
     if (!res || failed) throw failed?.[0] ?? new Error('replay transaction was discarded');
@@ -114,5 +130,5 @@ export async function replayDeadLetters(
       for (const d of page) await replayOne(d.id, d.payload);
     }
   }
-  return { replayed: ingestIds.length, ingestIds, missing };
+  return { replayed, ingestIds, missing };
 }

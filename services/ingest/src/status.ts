@@ -1,13 +1,15 @@
 /**
  * Ingestion status (GET /api/v1/superuser/ingest, `quaylogs status`): per source the
  * newest entry, its lag and the entries of the last hour, from ClickHouse; the ingest
- * stream's backlog and pending entries and the dead letters, from Redis.
+ * streams' backlog, the entries loaders are inserting, and the dead letters, from Redis.
  *
  * Every ClickHouse read is bounded: the newest day per source comes from the small daily
  * rollup, and `usage_logs` is only read from that day on (partition and key pruning).
  */
 import { type ClickHouseStore, type RetentionPolicy, retentionFor } from '@quaylogs/clickhouse';
-import { DEADLETTER_STREAM, INGEST_GROUP, INGEST_STREAM, type Redis } from '@quaylogs/queue';
+import { DEADLETTER_STREAM, ingestBacklog, ingestStreamKeys, ownerOf, type Redis } from '@quaylogs/queue';
+import { INSERT_INTENTS_KEY, parseIntent } from './loader/insertIntents.ts';
+import { leaseKeyOf } from './loader/shardOwnership.ts';
 
 export interface SourceStatus {
   source: string;
@@ -27,27 +29,21 @@ export interface IngestStatus {
   generated_at: string;
   sources: SourceStatus[];
   stream: {
-    /** Entries not yet stored (stored entries are deleted from the stream). */
+    /** Entries not yet stored, over every shard (stored entries are deleted from the streams). */
     length: number;
-    /** Entries delivered to a loader and not yet acknowledged. */
+    /** Entries in an insert a loader has started and not yet acknowledged. */
     pending: number;
-    /** Entries not yet delivered to any loader (null when Redis does not report it). */
+    /** Entries no loader has started inserting. */
     undelivered: number | null;
-    /** Age of the oldest pending entry in milliseconds (0 when none). */
+    /** Age of the oldest entry not yet stored, in milliseconds (0 when none). */
     oldest_pending_ms: number;
-    consumers: { name: string; pending: number; idle_ms: number }[];
+    /** Running loaders: the shards each owns and the entries of its insert in flight (idle_ms is always 0). */
+    consumers: { name: string; pending: number; idle_ms: number; shards?: number }[];
   };
   dead_letters: number;
 }
 
 const iso = (chTime: string) => `${chTime.replace(' ', 'T')}Z`;
-
-function pairs(reply: unknown): Map<string, unknown> {
-  const m = new Map<string, unknown>();
-  const list = reply as unknown[];
-  for (let i = 0; i + 1 < list.length; i += 2) m.set(String(list[i]), list[i + 1]);
-  return m;
-}
 
 async function sourceStatus(store: ClickHouseStore, now: Date): Promise<SourceStatus[]> {
   const days = await store.query<{ source: string; last_day: string }>({
@@ -83,30 +79,49 @@ async function sourceStatus(store: ClickHouseStore, now: Date): Promise<SourceSt
 }
 
 async function streamStatus(redis: Redis): Promise<IngestStatus['stream'] & { dead_letters: number }> {
-  const [length, deadLetters] = await Promise.all([redis.xlen(INGEST_STREAM), redis.xlen(DEADLETTER_STREAM)]);
-  let pending = 0;
-  let undelivered: number | null = null;
-  let oldest = 0;
-  const consumers: IngestStatus['stream']['consumers'] = [];
-  try {
-    const groups = (await redis.xinfo('GROUPS', INGEST_STREAM)) as unknown[];
-    const group = groups.map(pairs).find((g) => g.get('name') === INGEST_GROUP);
-    if (group) {
-      pending = Number(group.get('pending') ?? 0);
-      const lag = group.get('lag');
-      undelivered = lag === null || lag === undefined ? null : Number(lag);
-      const summary = (await redis.xpending(INGEST_STREAM, INGEST_GROUP)) as [number, string | null, string | null, unknown];
-      if (summary[1]) oldest = Math.max(0, Date.now() - Number(summary[1].split('-')[0]));
-      const list = (await redis.xinfo('CONSUMERS', INGEST_STREAM, INGEST_GROUP)) as unknown[];
-      for (const c of list.map(pairs)) {
-        consumers.push({ name: String(c.get('name')), pending: Number(c.get('pending') ?? 0), idle_ms: Number(c.get('idle') ?? 0) });
-      }
-    }
-  } catch (err) {
-    // No stream or group yet: nothing delivered, nothing pending.
-    if (!/no such key|ERR/i.test(String((err as Error).message))) throw err;
+  const keys = ingestStreamKeys();
+  const tx = redis.pipeline();
+  for (const key of keys) tx.xrange(key, '-', '+', 'COUNT', 1);
+  for (const key of keys) tx.get(leaseKeyOf(key));
+  const [length, deadLetters, intents, replies] = await Promise.all([
+    ingestBacklog(redis),
+    redis.xlen(DEADLETTER_STREAM),
+    redis.hgetall(INSERT_INTENTS_KEY),
+    tx.exec(),
+  ]);
+  const res = (replies ?? []).map(([err, v]) => (err ? null : v));
+  const firsts = res.slice(0, keys.length) as ([string, string[]][] | null)[];
+  const oldestMs = Math.min(...firsts.map((f) => (f?.[0] ? Number(f[0][0].split('-')[0]) : Infinity)));
+  const owners = new Map<string, { name: string; pending: number; idle_ms: number; shards: number }>();
+  for (const value of res.slice(keys.length) as (string | null)[]) {
+    if (!value) continue;
+    const name = ownerOf(value);
+    const o = owners.get(name) ?? { name, pending: 0, idle_ms: 0, shards: 0 };
+    o.shards++;
+    owners.set(name, o);
   }
-  return { length, pending, undelivered, oldest_pending_ms: oldest, consumers, dead_letters: deadLetters };
+  let pending = 0;
+  for (const [name, raw] of Object.entries(intents)) {
+    const n = parseIntent(raw)?.entries.length ?? 0;
+    pending += n;
+    const o = owners.get(name) ?? { name, pending: 0, idle_ms: 0, shards: 0 };
+    o.pending += n;
+    owners.set(name, o);
+  }
+  return {
+    length,
+    pending,
+    undelivered: Math.max(0, length - pending),
+    oldest_pending_ms: Number.isFinite(oldestMs) ? Math.max(0, Date.now() - oldestMs) : 0,
+    consumers: [...owners.values()],
+    dead_letters: deadLetters,
+  };
+}
+
+/** Entries in inserts loaders have started and not yet acknowledged. */
+export async function pendingEntries(redis: Redis): Promise<number> {
+  const intents = await redis.hgetall(INSERT_INTENTS_KEY);
+  return Object.values(intents).reduce((n, raw) => n + (parseIntent(raw)?.entries.length ?? 0), 0);
 }
 
 export async function ingestStatus(store: ClickHouseStore, redis: Redis, now: Date = new Date(), retention?: RetentionPolicy): Promise<IngestStatus> {

@@ -3,7 +3,8 @@
  * and flushes it per test) and rows that look like Quay's.
  */
 import { assignContentKeys, NO_EXTENDED_FIELDS, type UsageLogRow } from '@quaylogs/core';
-import { appendIngestBatch, INGEST_GROUP, INGEST_STREAM, type IngestBatch, type Redis, redisForWorkers } from '@quaylogs/queue';
+import { appendIngestBatch, ingestBacklog, type IngestBatch, type Redis, redisForWorkers } from '@quaylogs/queue';
+import { pendingEntries } from '../src/status.ts';
 import type { ClickHouseStore } from '@quaylogs/clickhouse';
 
 export const REDIS_BASE = process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379';
@@ -36,7 +37,7 @@ export function batchOf(rows: UsageLogRow[], extra: Partial<IngestBatch> = {}): 
 /** Appends `rows` as entries of `perEntry` rows each; returns the entry ids. */
 export async function appendRows(redis: Redis, rows: UsageLogRow[], perEntry: number): Promise<string[]> {
   const ids: string[] = [];
-  for (let i = 0; i < rows.length; i += perEntry) ids.push(await appendIngestBatch(redis, batchOf(rows.slice(i, i + perEntry))));
+  for (let i = 0; i < rows.length; i += perEntry) ids.push(...(await appendIngestBatch(redis, batchOf(rows.slice(i, i + perEntry)))));
   return ids;
 }
 
@@ -49,15 +50,7 @@ export async function storedCounts(store: ClickHouseStore): Promise<{ rows: numb
   return { rows: Number(r!.rows), keys: Number(r!.keys), rollup: Number(k!.n) };
 }
 
-/** Stream length and the group's pending count. */
+/** Entries not yet stored over every ingest stream, and entries in an insert in flight. */
 export async function streamState(redis: Redis): Promise<{ length: number; pending: number }> {
-  const length = await redis.xlen(INGEST_STREAM);
-  let pending = 0;
-  try {
-    const summary = (await redis.xpending(INGEST_STREAM, INGEST_GROUP)) as [number, ...unknown[]];
-    pending = Number(summary[0]);
-  } catch {
-    pending = 0;
-  }
-  return { length, pending };
+  return { length: await ingestBacklog(redis), pending: await pendingEntries(redis) };
 }

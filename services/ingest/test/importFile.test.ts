@@ -13,7 +13,7 @@ import { createQuayDatabase, PG_BASE } from './quayDbFixture.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ClickHouseStore, findAccounts } from '@quaylogs/clickhouse';
 import { formatRfc2822, LOG_KINDS } from '@quaylogs/core';
-import { INGEST_STREAM, quitRedis, type Redis, redisForWorkers } from '@quaylogs/queue';
+import { ingestBacklog, quitRedis, type Redis, redisForWorkers } from '@quaylogs/queue';
 import { openTestStore, resetStore } from '../../../packages/clickhouse/test/fixtures.ts';
 import { startLoader } from '../src/loader.ts';
 import { importFile, ImportError } from '../src/import/index.ts';
@@ -230,7 +230,7 @@ describe('importFile', () => {
 
     await expect(run(path)).rejects.toThrow(/log-rotation archive.*--quay-db <postgres-url>/);
     await expect(run(path)).rejects.toBeInstanceOf(ImportError);
-    expect(await redis.xlen(INGEST_STREAM)).toBe(0);
+    expect(await ingestBacklog(redis)).toBe(0);
 
     const result = await run(path, { quayDbUrl: PG_URL, batchRows: 200 });
     expect(result).toMatchObject({ format: 'rotation-archive', gzip: true, rows: 901, skipped: 0, completed: true });
@@ -328,6 +328,6 @@ describe('importFile', () => {
       expect((err as Error).message, name).toContain(name);
     }
     await expect(run(join(dir, 'missing.json'))).rejects.toThrow(/cannot read .*missing\.json/);
-    expect(await redis.xlen(INGEST_STREAM)).toBe(0);
+    expect(await ingestBacklog(redis)).toBe(0);
   });
 });

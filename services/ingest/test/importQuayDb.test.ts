@@ -10,7 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ClickHouseStore, findAccounts, listImportCheckpoints } from '@quaylogs/clickhouse';
 import { LOG_KINDS, type UsageLogRow } from '@quaylogs/core';
 import { demoRows, demoWorld } from '@quaylogs/demo';
-import { INGEST_STREAM, quitRedis, type Redis, redisForWorkers } from '@quaylogs/queue';
+import { ingestBacklog, quitRedis, type Redis, redisForWorkers } from '@quaylogs/queue';
 import { openTestStore, resetStore } from '../../../packages/clickhouse/test/fixtures.ts';
 import { startLoader } from '../src/loader.ts';
 import { type ImportProgress, importQuayDb, ImportError } from '../src/import/index.ts';
@@ -333,7 +333,7 @@ describe('importQuayDb', () => {
 
     const again = await run();
     expect(again).toMatchObject({ rows: 0, completed: true });
-    expect(await redis.xlen(INGEST_STREAM)).toBe(0);
+    expect(await ingestBacklog(redis)).toBe(0);
 
     const restart = await run({ restart: true });
     expect(restart.rows).toBe(totalRows);
@@ -376,6 +376,6 @@ describe('importQuayDb', () => {
     await expect(importQuayDb({ pgUrl: `${PG_BASE}/postgres`, redis, store })).rejects.toThrow(/has no "logentrykind" table/);
     await expect(importQuayDb({ pgUrl: 'postgres://postgres@127.0.0.1:1/quay', redis, store })).rejects.toThrow(ImportError);
     await expect(importQuayDb({ pgUrl: 'postgres://postgres@127.0.0.1:1/quay', redis, store })).rejects.toThrow(/cannot connect to Quay's database/);
-    expect(await redis.xlen(INGEST_STREAM)).toBe(0);
+    expect(await ingestBacklog(redis)).toBe(0);
   });
 });

@@ -1,15 +1,15 @@
 /**
  * The loader against a real Redis (database 2) and the real embedded ClickHouse:
  * every entry stored exactly once whatever is re-delivered, poison entries dead-lettered
- * and replayable, pending entries of a dead consumer claimed.
+ * and replayable, the shards of a dead loader taken over.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ClickHouseStore, insertUsageLogs } from '@quaylogs/clickhouse';
-import { appendIngestBatch, DEADLETTER_STREAM, INGEST_GROUP, INGEST_STREAM, quitRedis, type Redis } from '@quaylogs/queue';
+import { appendIngestBatch, DEADLETTER_STREAM, INGEST_SHARDS, INGEST_STREAM, ingestBacklog, ingestShardKey, fenceOf, quitRedis, type Redis, shardOf, tryAcquireLease } from '@quaylogs/queue';
 import { openTestStore, resetStore } from '../../../packages/clickhouse/test/fixtures.ts';
 import {
-  ensureIngestGroup,
   INSERT_INTENTS_KEY,
+  leaseKeyOf,
   ingestStatus,
   listDeadLetters,
   loadOnce,
@@ -50,8 +50,10 @@ describe('loader', () => {
   it('stores every entry once: re-sent rows, duplicates inside a batch and a second pass add nothing', async () => {
     const rows = quayRows(3_000);
     await appendRows(redis, rows, 250);
+    const entries = await ingestBacklog(redis);
+    expect(entries).toBeGreaterThanOrEqual(12); // each entry split by shard
     const first = await loadOnce({ redis, store, consumer: 'loader-a' });
-    expect(first).toMatchObject({ entries: 12, rows: 3_000, inserted: 3_000, duplicates: 0, deadLettered: 0 });
+    expect(first).toMatchObject({ entries, rows: 3_000, inserted: 3_000, duplicates: 0, deadLettered: 0 });
 
     // A poller re-reading an overlapping window, an entry holding the same row twice,
     // and one new row.
@@ -59,24 +61,24 @@ describe('loader', () => {
     await appendRows(redis, rows.slice(1_000, 2_500), 500);
     await appendIngestBatch(redis, batchOf([rows[7]!, rows[7]!, fresh[0]!, fresh[0]!]));
     const second = await loadOnce({ redis, store, consumer: 'loader-a' });
-    expect(second).toMatchObject({ entries: 4, rows: 1_504, inserted: 1, duplicates: 1_503 });
+    expect(second).toMatchObject({ rows: 1_504, inserted: 1, duplicates: 1_503 });
 
     expect(await storedCounts(store)).toEqual({ rows: 3_001, keys: 3_001, rollup: 3_001 });
     expect(await streamState(redis)).toEqual({ length: 0, pending: 0 });
     expect(await loadOnce({ redis, store, consumer: 'loader-a' })).toMatchObject({ entries: 0 });
   });
 
-  it('an entry re-delivered after its rows were stored but before it was acknowledged is not stored twice', async () => {
+  it('entries a dead loader stored but never acknowledged are not stored twice by the loader that takes its shards over', async () => {
     const rows = quayRows(900);
     await appendRows(redis, rows, 300);
-    await ensureIngestGroup(redis);
-    // Consumer "crashed" read all three entries and stored the first before dying.
-    const got = (await redis.xreadgroup('GROUP', INGEST_GROUP, 'crashed', 'COUNT', 10, 'STREAMS', INGEST_STREAM, '>')) as unknown[];
-    expect(got).toHaveLength(1);
+    // Loader "crashed" owned every shard, stored the first 300 rows, and died before acknowledging.
+    for (let s = 0; s < INGEST_SHARDS; s++) expect(await tryAcquireLease(redis, leaseKeyOf(ingestShardKey(s)), 'crashed', 3_000)).not.toBeNull();
+    expect(await loadOnce({ redis, store, consumer: 'survivor' })).toMatchObject({ entries: 0 }); // its shards are not free yet
     await insertUsageLogs(store, rows.slice(0, 300));
-    // Restarted under the same name, it first re-reads its own pending entries.
-    const stats = await loadOnce({ redis, store, consumer: 'crashed' });
-    expect(stats).toMatchObject({ entries: 3, inserted: 600, duplicates: 300 });
+    const leases = Array.from({ length: INGEST_SHARDS }, (_, s) => leaseKeyOf(ingestShardKey(s)));
+    while ((await redis.exists(...leases)) > 0) await new Promise((r) => setTimeout(r, 100));
+    const stats = await loadOnce({ redis, store, consumer: 'survivor' });
+    expect(stats).toMatchObject({ rows: 900, inserted: 600, duplicates: 300 });
     expect(await storedCounts(store)).toEqual({ rows: 900, keys: 900, rollup: 900 });
     expect(await streamState(redis)).toEqual({ length: 0, pending: 0 });
   });
@@ -118,18 +120,21 @@ describe('loader', () => {
     }
   });
 
-  it('claims the pending entries of a dead consumer once they have been idle for claimIdleMs', async () => {
+  it('a running loader takes over the shards of a dead loader once its leases expire', async () => {
     const rows = quayRows(1_200);
     await appendRows(redis, rows, 100);
-    await ensureIngestGroup(redis);
-    await redis.xreadgroup('GROUP', INGEST_GROUP, 'dead-one', 'COUNT', 5, 'STREAMS', INGEST_STREAM, '>');
+    const deadFences: number[] = [];
+    for (let s = 0; s < INGEST_SHARDS; s++) deadFences.push(fenceOf((await tryAcquireLease(redis, leaseKeyOf(ingestShardKey(s)), 'dead-one', 300))!));
     await insertUsageLogs(store, rows.slice(0, 100)); // it had stored its first entry
-    const loader = run({ consumer: 'survivor', claimIdleMs: 300 });
+    const loader = run({ consumer: 'survivor', leaseMs: 300 });
     await loader.drain();
     expect(await storedCounts(store)).toEqual({ rows: 1_200, keys: 1_200, rollup: 1_200 });
     expect(await streamState(redis)).toEqual({ length: 0, pending: 0 });
-    const consumers = (await redis.xinfo('CONSUMERS', INGEST_STREAM, INGEST_GROUP)) as unknown[][];
-    for (const c of consumers) expect(c[3]).toBe(0); // pending per consumer
+    // Every shard was acquired again after the dead loader (a later fence), and not by it.
+    for (let s = 0; s < INGEST_SHARDS; s++) {
+      expect(Number(await redis.get(`${leaseKeyOf(ingestShardKey(s))}:fence`))).toBeGreaterThan(deadFences[s]!);
+      expect(String(await redis.get(leaseKeyOf(ingestShardKey(s))))).not.toMatch(/^dead-one#/);
+    }
   });
 
   it('dead-letters an unparseable entry with its reason and payload, and replays it on demand', async () => {
@@ -139,7 +144,7 @@ describe('loader', () => {
     await redis.xadd(INGEST_STREAM, '*', 'b', JSON.stringify({ v: 2, origin: 'hec', source: 's', rows: [] }));
     await appendRows(redis, rows.slice(20), 10);
     const stats = await loadOnce({ redis, store, consumer: 'loader-a' });
-    expect(stats).toMatchObject({ entries: 6, inserted: 40, deadLettered: 2 });
+    expect(stats).toMatchObject({ inserted: 40, deadLettered: 2 });
     expect(await storedCounts(store)).toMatchObject({ rows: 40 });
     expect(await streamState(redis)).toEqual({ length: 0, pending: 0 });
 
@@ -171,13 +176,16 @@ describe('loader', () => {
       const logs: string[] = [];
       const loader = run({ maxAttempts: 2, batchRows: 1_000, log: (_o, msg) => logs.push(msg) });
       await loader.drain();
-      expect(await storedCounts(store)).toMatchObject({ rows: 70, keys: 70 });
+      // Entries are split by shard: the refused row's part holds the rows of its shard.
+      const shardOfRow = (r: (typeof rows)[number]) => shardOf(r.source, r.namespace);
+      const part = rows.slice(40, 50).filter((r) => shardOfRow(r) === shardOfRow(rows[45]!));
+      expect(await storedCounts(store)).toMatchObject({ rows: 80 - part.length, keys: 80 - part.length });
       expect(await streamState(redis)).toEqual({ length: 0, pending: 0 });
       const [dead, ...more] = await listDeadLetters(redis);
       expect(more).toHaveLength(0);
       expect(dead!.reason).toMatch(/^insert failed 2 times: .*(no_forbidden|VIOLATED_CONSTRAINT)/);
       expect(JSON.parse(dead!.payload).rows.map((r: { event_key: string }) => r.event_key)).toEqual(
-        rows.slice(40, 50).map((r) => r.event_key),
+        part.map((r) => r.event_key),
       );
       expect(logs).toContain('loader: entry dead-lettered');
 
@@ -217,7 +225,7 @@ describe('loader', () => {
     expect(status.dead_letters).toBe(1);
 
     await loader.stop();
-    await appendRows(redis, quayRows(5, { tag: 'after-stop' }), 5);
+    await appendRows(redis, quayRows(5, { tag: 'after-stop', namespace: 'org0' }), 5);
     expect(await streamState(redis)).toEqual({ length: 1, pending: 0 });
   });
 });

@@ -4,30 +4,36 @@
  *   node --import tsx loaderChild.ts load  <storeDir> <redisUrl>   run the loader, log JSON lines
  *   node --import tsx loaderChild.ts count <storeDir> <redisUrl>   drain, print the counts, exit
  *
+ * With STORE_PORT=<port> the loader uses the store a storeHost.ts process lends (several
+ * loader processes then share one engine; <storeDir> is ignored), named LOADER_NAME.
+ *
  * With PAUSE_AFTER_FIRST_INSERT=1 the process freezes (event loop blocked) right after
  * logging its first stored batch — after ClickHouse accepted it, before the stream entries
  * are acknowledged — so the parent can SIGKILL it at exactly that point.
  */
 import { join } from 'node:path';
 import { migrate, openEmbeddedStore } from '@quaylogs/clickhouse';
-import { INGEST_GROUP, INGEST_STREAM, redisForWorkers } from '@quaylogs/queue';
-import { startLoader } from '../src/index.ts';
+import { ingestBacklog, redisForWorkers } from '@quaylogs/queue';
+import { pendingEntries, startLoader } from '../src/index.ts';
+import { remoteStore } from './support/remoteStore.ts';
 
 const [mode, dir, redisUrl] = process.argv.slice(2);
 if (!mode || !dir || !redisUrl) throw new Error('usage: loaderChild.ts load|count <storeDir> <redisUrl>');
 
 const out = (obj: object) => process.stdout.write(`${JSON.stringify(obj)}\n`);
-const store = await openEmbeddedStore({ path: join(dir, 'clickhouse'), database: 'quaylogs' });
-await migrate(store);
+const store = process.env.STORE_PORT
+  ? remoteStore(Number(process.env.STORE_PORT))
+  : await openEmbeddedStore({ path: join(dir, 'clickhouse'), database: 'quaylogs' });
+if (!process.env.STORE_PORT) await migrate(store);
 const redis = redisForWorkers(redisUrl);
 let paused = false;
 const loader = startLoader({
   redis,
   store,
-  consumer: 'crash-loader',
+  consumer: process.env.LOADER_NAME ?? 'crash-loader',
   batchRows: Number(process.env.BATCH_ROWS ?? 20_000),
   batchMs: 100,
-  claimIdleMs: 1_000,
+  leaseMs: Number(process.env.LEASE_MS ?? 1_000),
   log: (obj, msg) => {
     out({ msg, ...obj });
     if (msg === 'loader: batch stored' && process.env.PAUSE_AFTER_FIRST_INSERT === '1' && !paused) {
@@ -46,14 +52,13 @@ if (mode === 'count') {
     sql: 'SELECT count() AS rows, uniqExact(event_key) AS keys FROM usage_logs',
   });
   const [k] = await store.query<{ n: string }>({ name: 'child.rollup', sql: 'SELECT sum(count) AS n FROM usage_daily_kind' });
-  const summary = (await redis.xpending(INGEST_STREAM, INGEST_GROUP)) as [number, ...unknown[]];
   out({
     msg: 'child: counts',
     rows: Number(r!.rows),
     keys: Number(r!.keys),
     rollup: Number(k!.n),
-    length: await redis.xlen(INGEST_STREAM),
-    pending: Number(summary[0]),
+    length: await ingestBacklog(redis),
+    pending: await pendingEntries(redis),
   });
   redis.disconnect();
   await store.close();

@@ -4,10 +4,11 @@
  */
 import type { AccountInfo } from '@quaylogs/core';
 import type { ClickHouseStore } from '../store.ts';
-import { nextVersion } from './identity.ts';
+import { nextRowVersion } from './versions.ts';
 
 export async function upsertAccounts(store: ClickHouseStore, source: string, accounts: readonly AccountInfo[]): Promise<void> {
-  const version = nextVersion();
+  // One number of the source's own sequence for the whole batch: what was learned later wins.
+  const version = await nextRowVersion(store, 'accounts', 'source = {source:String}', { source });
   for (let i = 0; i < accounts.length; i += 50_000) {
     await store.insert({
       table: 'accounts',

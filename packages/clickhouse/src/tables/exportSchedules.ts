@@ -6,7 +6,7 @@
 import { parseChDateTime, toChDateTime } from '@quaylogs/core';
 import type { ClickHouseStore } from '../store.ts';
 import type { ExportFormat } from './exports.ts';
-import { nextVersion } from './identity.ts';
+import { transitionVersion } from './versions.ts';
 
 export type ScheduleEvery = 'daily' | 'weekly' | 'cron';
 
@@ -38,7 +38,7 @@ export interface ScheduleRun {
 export async function putSchedule(store: ClickHouseStore, s: ScheduleRecord, deleted = false): Promise<void> {
   await store.insert({
     table: 'export_schedules',
-    rows: [{ ...s, created: toChDateTime(s.created), version: nextVersion(), is_deleted: deleted ? 1 : 0 }],
+    rows: [{ ...s, created: toChDateTime(s.created), version: transitionVersion(deleted ? 2 : 1), is_deleted: deleted ? 1 : 0 }],
   });
 }
 

@@ -2,12 +2,12 @@
  * The `exports` and `export_deliveries` tables (migration 0006): what each export
  * asked for, how its generation went, and how each delivery channel went.
  * Rows are versioned (ReplacingMergeTree) and read with FINAL; every write is a
- * whole row. The export row has one writer at a time (API, then the generation
+ * whole row whose version is the next of the row's own sequence (tables/versions.ts). The export row has one writer at a time (API, then the generation
  * job); each channel row is written only by that channel's delivery job.
  */
 import { parseChDateTime, toChDateTime } from '@quaylogs/core';
 import type { ClickHouseStore } from '../store.ts';
-import { nextVersion } from './identity.ts';
+import { nextRowVersion } from './versions.ts';
 
 export type ExportFormat = 'json' | 'ndjson' | 'csv';
 export type ExportGeneration = 'queued' | 'running' | 'generated' | 'failed';
@@ -111,7 +111,7 @@ export async function putExport(store: ClickHouseStore, r: ExportRecord): Promis
         link_expires: maybeTime(r.link_expires),
         created: time(r.created),
         updated: time(r.updated),
-        version: nextVersion(),
+        version: await nextRowVersion(store, 'exports', 'export_id = {id:String}', { id: r.export_id }),
         is_deleted: 0,
       },
     ],
@@ -172,7 +172,10 @@ export async function putExportDelivery(store: ClickHouseStore, d: DeliveryRecor
         next_attempt: maybeTime(d.next_attempt),
         delivered_at: maybeTime(d.delivered_at),
         updated: time(d.updated),
-        version: nextVersion(),
+        version: await nextRowVersion(store, 'export_deliveries', 'export_id = {id:String} AND channel = {channel:String}', {
+          id: d.export_id,
+          channel: d.channel,
+        }),
         is_deleted: 0,
       },
     ],

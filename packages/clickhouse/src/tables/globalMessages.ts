@@ -1,10 +1,11 @@
 /**
  * The `global_messages` table (migration 0009): Quay's global messages, banners a
  * superuser shows to everyone. Versioned rows read with FINAL; a delete is a tombstone.
+ * A message is created, then deleted: its versions are those two transitions (no clock).
  */
 import { parseChDateTime, toChDateTime } from '@quaylogs/core';
 import type { ClickHouseStore } from '../store.ts';
-import { nextVersion } from './identity.ts';
+import { transitionVersion } from './versions.ts';
 
 export type MessageMediaType = 'text/plain' | 'text/markdown';
 export type MessageSeverity = 'info' | 'warning' | 'error';
@@ -21,7 +22,7 @@ export interface GlobalMessageRecord {
 export async function putGlobalMessage(store: ClickHouseStore, m: GlobalMessageRecord, deleted = false): Promise<void> {
   await store.insert({
     table: 'global_messages',
-    rows: [{ ...m, created: toChDateTime(m.created), version: nextVersion(), is_deleted: deleted ? 1 : 0 }],
+    rows: [{ ...m, created: toChDateTime(m.created), version: transitionVersion(deleted ? 2 : 1), is_deleted: deleted ? 1 : 0 }],
   });
 }
 

@@ -4,13 +4,7 @@
  */
 import type { ClickHouseStore } from '../store.ts';
 import { chTime } from './usageLogs.ts';
-
-let lastVersion = 0;
-/** A strictly increasing version per process (microseconds since the epoch). */
-export function nextVersion(): number {
-  lastVersion = Math.max(lastVersion + 1, Date.now() * 1000);
-  return lastVersion;
-}
+import { nextRowVersion, transitionVersion } from './versions.ts';
 
 export interface UserRecord {
   username: string;
@@ -65,7 +59,7 @@ export async function putUser(
         email: user.email,
         superuser: user.superuser ? 1 : 0,
         created: chTime(user.created ?? new Date()),
-        version: nextVersion(),
+        version: await nextRowVersion(store, 'users', 'username = {username:String}', { username: user.username }),
         is_deleted: 0,
       },
     ],
@@ -84,7 +78,15 @@ export async function getGrants(store: ClickHouseStore, username: string): Promi
 export async function putGrants(store: ClickHouseStore, username: string, grants: GrantsRecord): Promise<void> {
   await store.insert({
     table: 'grants',
-    rows: [{ username, organizations: grants.organizations, repositories: grants.repositories, version: nextVersion(), is_deleted: 0 }],
+    rows: [
+      {
+        username,
+        organizations: grants.organizations,
+        repositories: grants.repositories,
+        version: await nextRowVersion(store, 'grants', 'username = {username:String}', { username }),
+        is_deleted: 0,
+      },
+    ],
   });
 }
 
@@ -125,7 +127,7 @@ export async function listAppTokens(store: ClickHouseStore, username: string): P
   });
 }
 
-/** Writes a token row (create or revoke: a newer version replaces the older). */
+/** Writes a token row: create, then revoke (a token's two transitions; a revoked token stays revoked). */
 export async function putAppToken(
   store: ClickHouseStore,
   token: Omit<AppTokenRecord, 'last_accessed'>,
@@ -134,7 +136,7 @@ export async function putAppToken(
   const { uuid, username, title, token_hash, code_sealed, created, expiration } = token;
   await store.insert({
     table: 'app_tokens',
-    rows: [{ uuid, username, title, token_hash, code_sealed, created, expiration, version: nextVersion(), is_deleted: deleted ? 1 : 0 }],
+    rows: [{ uuid, username, title, token_hash, code_sealed, created, expiration, version: transitionVersion(deleted ? 2 : 1), is_deleted: deleted ? 1 : 0 }],
   });
 }
 

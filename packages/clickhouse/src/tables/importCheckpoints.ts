@@ -6,7 +6,7 @@
  * `rows` the entries handed off up to there over all runs.
  */
 import type { ClickHouseStore } from '../store.ts';
-import { nextVersion } from './identity.ts';
+import { nextRowVersion } from './versions.ts';
 import { chTime } from './usageLogs.ts';
 
 export interface ImportCheckpointKey {
@@ -90,7 +90,12 @@ export async function putImportCheckpoint(
         last_id: cp.lastId,
         rows: cp.rows,
         updated_at: chTime(cp.at ?? new Date()),
-        version: nextVersion(),
+        version: await nextRowVersion(
+          store,
+          'import_checkpoints',
+          'source = {source:String} AND target = {target:String} AND table_name = {table:String}',
+          { source: cp.source, target: cp.target, table: cp.table },
+        ),
       },
     ],
   });

@@ -9,7 +9,7 @@
  * Rows are versioned and read with FINAL; every write carries the whole row.
  */
 import type { ClickHouseStore } from '../store.ts';
-import { nextVersion } from './identity.ts';
+import { nextRowVersion } from './versions.ts';
 
 export interface PollCheckpoint {
   source: string;
@@ -98,7 +98,10 @@ export async function putPollCheckpoint(store: ClickHouseStore, cp: PollCheckpoi
         entries_read: cp.entriesRead,
         last_error: cp.lastError,
         last_error_at: cp.lastErrorAt,
-        version: nextVersion(),
+        version: await nextRowVersion(store, 'poll_checkpoints', 'source = {source:String} AND namespace = {namespace:String}', {
+          source: cp.source,
+          namespace: cp.namespace,
+        }),
         is_deleted: 0,
       },
     ],

@@ -5,7 +5,7 @@
  * cannot fill Redis. Also the progress arithmetic (rate, ETA) every importer reports.
  */
 import type { AccountInfo, UsageLogRow } from '@quaylogs/core';
-import { appendIngestBatch, INGEST_STREAM, type Redis } from '@quaylogs/queue';
+import { appendIngestBatch, ingestBacklogByStream, type Redis } from '@quaylogs/queue';
 
 export interface ImportProgress {
   /** Entries handed to the ingest stream so far in this run. */
@@ -107,9 +107,12 @@ export class HandOff {
   }
 }
 
-/** Stream entries not yet stored: the loader deletes what it has stored, so this is the stream's length. */
+/**
+ * Hand-offs not yet stored: each hand-off adds at most one entry to each shard and the loader
+ * deletes what it has stored, so this is the longest stream's length.
+ */
 export async function streamBacklog(redis: Redis): Promise<number> {
-  return Number(await redis.xlen(INGEST_STREAM));
+  return Math.max(0, ...(await ingestBacklogByStream(redis)));
 }
 
 export class ProgressMeter {
