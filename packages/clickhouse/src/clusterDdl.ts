@@ -34,6 +34,12 @@ export const SHARDED_TABLES: Readonly<Record<string, string>> = {
   usage_daily_kind: 'cityHash64(source)',
 };
 
+/**
+ * Plain MergeTree tables that are not facts: a purge's work list (`purge_rows`, small and
+ * emptied when the purge ends). Replicated to every node like the control plane.
+ */
+export const REPLICATED_WORK_TABLES: ReadonlySet<string> = new Set(['purge_rows']);
+
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const local = (table: string) => (table in SHARDED_TABLES ? `${table}_local` : table);
 

@@ -50,6 +50,7 @@ export const SQL_TABLES: ReadonlySet<string> = new Set([
   'app_token_access',
   'accounts',
   'schema_migrations',
+  'data_purges',
 ]);
 
 /** Table functions that only generate values in memory. */
