@@ -1,16 +1,16 @@
 /**
  * Group commit into the ingest stream, against a real Redis: batches appended in the
- * same turn go out as one pipeline; those of one origin and source share a stream entry
- * (every row exactly once, in order), others keep their own. (A full Redis is tested with
+ * same turn go out as one transaction; those of one origin, source and shard share a stream
+ * entry (every row exactly once, in order), others keep their own. (A full Redis is tested with
  * a redis-server of its own in services/api/test/hecIsolation.test.ts: maxmemory is server-wide.)
  */
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import type { UsageLogRow } from '@quaylogs/core';
-import { groupAppender, INGEST_STREAM, type IngestBatch, MERGE_ROWS, parseIngestBatch, type Redis, redisForWorkers } from '../src/index.ts';
+import { groupAppender, type IngestBatch, ingestShardKey, ingestStreamKeys, MERGE_ROWS, parseIngestBatch, type Redis, redisForWorkers, shardOf } from '../src/index.ts';
 
 const redis: Redis = redisForWorkers(`${process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379'}/14`);
 beforeAll(async () => redis.flushdb());
-beforeEach(async () => redis.del(INGEST_STREAM));
+beforeEach(async () => redis.del(...ingestStreamKeys()));
 afterAll(async () => {
   await redis.flushdb();
   redis.disconnect();
@@ -25,8 +25,11 @@ function batch(source: string, n: number, tag: string, extra: Partial<IngestBatc
   return { v: 1, origin: 'hec', source, rows, ...extra };
 }
 
+/** Every entry of every shard, shard after shard (in each shard, in stream order). */
 async function entries(): Promise<IngestBatch[]> {
-  return (await redis.xrange(INGEST_STREAM, '-', '+')).map(([, f]) => parseIngestBatch(f[1]!));
+  const out: IngestBatch[] = [];
+  for (const key of ingestStreamKeys()) out.push(...(await redis.xrange(key, '-', '+')).map(([, f]) => parseIngestBatch(f[1]!)));
+  return out;
 }
 
 it('merges concurrent batches of one source into one entry, every row once and in order', async () => {
@@ -49,12 +52,15 @@ it('keeps sources apart, batches with accounts whole, and entries within MERGE_R
     appender.append(withAccounts),
   ]);
   const got = await entries();
-  expect(got.map((b) => [b.source, b.origin, b.rows.length, b.accounts?.length ?? 0])).toEqual([
-    ['prod', 'hec', MERGE_ROWS - 1, 0],
-    ['prod', 'poll', 2, 1],
-    ['prod', 'hec', 2, 0],
-    ['dev', 'hec', 1, 0],
+  const shape = (source: string) => got.filter((b) => b.source === source).map((b) => [b.origin, b.rows.length, b.accounts?.length ?? 0]);
+  expect(shape('prod')).toEqual([
+    ['hec', MERGE_ROWS - 1, 0],
+    ['poll', 2, 1],
+    ['hec', 2, 0],
   ]);
+  expect(shape('dev')).toEqual([['hec', 1, 0]]);
+  // Each in the shard of its tenant.
+  expect(await redis.xlen(ingestShardKey(shardOf('dev', 'acme')))).toBeGreaterThanOrEqual(1);
 });
 
 it('does not fail a group whose reply arrived while the event loop was stalled past the timeout', async () => {
@@ -71,6 +77,6 @@ it('does not fail a group whose reply arrived while the event loop was stalled p
       resolve();
     }),
   );
-  await expect(appended).resolves.toMatch(/^\d+-\d+$/);
-  expect(await redis.xlen(INGEST_STREAM)).toBe(1);
+  await expect(appended).resolves.toBe(`${ingestShardKey(shardOf('prod', 'acme'))}/${(await redis.xrange(ingestShardKey(shardOf('prod', 'acme')), '-', '+'))[0]?.[0]}`);
+  expect((await entries()).length).toBe(1);
 });
