@@ -8,7 +8,8 @@ import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
-import { INGEST_GROUP, INGEST_STREAM } from '@quaylogs/queue';
+import { ingestBacklogByStream, ingestStreamKeys } from '@quaylogs/queue';
+import { LOADER_MEMBERS_KEY } from '../../services/ingest/src/loader.ts';
 import { REPO_ROOT } from './figures/codePaths.ts';
 import { NotMeasured } from './types.ts';
 
@@ -135,12 +136,12 @@ async function stallDiagnosis(child: ChildProcess, redisUrl: string, reportDir: 
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
   try {
     await redis.connect();
-    parts.push(`stream length ${await redis.xlen(INGEST_STREAM)}`);
-    const consumers = (await redis.xinfo('CONSUMERS', INGEST_STREAM, INGEST_GROUP).catch(() => [])) as unknown[][];
-    for (const c of consumers) {
-      const f = Object.fromEntries(Array.from({ length: c.length / 2 }, (_, i) => [String(c[2 * i]), c[2 * i + 1]]));
-      parts.push(`consumer ${String(f.name)}: ${String(f.pending)} pending, idle ${String(f.idle)} ms`);
-    }
+    const lengths = await ingestBacklogByStream(redis);
+    parts.push(`stream length ${lengths.reduce((a, b) => a + b, 0)}`);
+    ingestStreamKeys().forEach((key, i) => void (lengths[i] ? parts.push(`${key}: ${lengths[i]} entries`) : undefined));
+    // The loaders and the shards they hold (leases), as `quaylogs status` shows them.
+    const members = await redis.zrange(LOADER_MEMBERS_KEY, 0, -1).catch(() => [] as string[]);
+    parts.push(`loaders: ${members.join(', ') || 'none'}`);
   } catch (err) {
     parts.push(`Redis: ${(err as Error).message}`);
   } finally {

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import type { Redis } from '@quaylogs/queue';
-import { INGEST_STREAM, redisForProducers } from '@quaylogs/queue';
+import { ingestBacklog, redisForProducers } from '@quaylogs/queue';
 import { exportsPlugin, hecPlugin, parseHecTokens } from '../../services/api/src/index.ts';
 import { type ApiFixture, startApi } from '../../services/api/test/fixtures.ts';
 
@@ -60,7 +60,7 @@ export async function snapshot(api: FaultApi): Promise<string> {
   });
   parts.push(JSON.stringify(row));
   parts.push(`redis:${await api.redis.dbsize()}`);
-  const len = await api.redis.xlen(INGEST_STREAM).catch(() => 0);
+  const len = await ingestBacklog(api.redis).catch(() => 0);
   parts.push(`stream:${len}`);
   return parts.join(' ');
 }
