@@ -9,7 +9,7 @@
  *
  * The stream is sharded: a row goes to shard hash(source, namespace) mod INGEST_SHARDS,
  * so every row that could share an event_key with it lands in the same shard, and one
- * loader at a time owns a shard (docs/exactly-once.md). A batch whose rows span shards
+ * loader at a time owns a shard (docs/architecture.md "Exactly once"). A batch whose rows span shards
  * becomes one entry per shard, appended in one MULTI (all or none). `INGEST_STREAM`, the
  * unsharded stream of earlier versions, is still read: its entries are moved into the
  * shards (and a dead letter that no longer parses is replayed there).

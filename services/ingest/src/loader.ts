@@ -6,7 +6,7 @@
  * stored and in-batch duplicates dropped, an insert intent recorded under the shard
  * leases, a deterministic `insert_deduplication_token`, and an acknowledgement fenced by
  * the same leases that removes the entries from their streams. So a stream holds exactly
- * the entries not yet stored. Why this is exactly-once: docs/exactly-once.md.
+ * the entries not yet stored. Why this is exactly-once: docs/architecture.md "Exactly once".
  *
  * Files: loader/streamEntries.ts (entries and batches), loader/shardOwnership.ts (leases),
  * loader/storeBatch.ts (one batch, retries and bisection), loader/insertIntents.ts,

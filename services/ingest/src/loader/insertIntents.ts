@@ -9,7 +9,7 @@
  * an insert in flight. Whoever next reads any of those entries first replays the intent
  * exactly — the same rows under the same token — so ClickHouse drops what usage_logs
  * already holds and writes only what the views are missing; an insert still in flight
- * from the old owner is dropped the same way. See docs/exactly-once.md.
+ * from the old owner is dropped the same way. See docs/architecture.md "Exactly once".
  */
 import { createHash } from 'node:crypto';
 import { type ClickHouseStore, insertUsageLogs } from '@quaylogs/clickhouse';
