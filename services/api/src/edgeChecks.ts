@@ -81,6 +81,20 @@ export function jsonBodyProblem(body: unknown): string | null {
 
 /** Installs both checks on every route of `app` (and of the plugins registered after). */
 export function installEdgeChecks(app: FastifyInstance): void {
+  // JSON bodies are decoded strictly: bytes that are not UTF-8 are refused, not turned into
+  // U+FFFD (which would store text the client never sent). Parsing itself is Fastify's own.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    let text: string;
+    try {
+      text = strictUtf8.decode(body as Buffer);
+    } catch {
+      done(new BadInputError('the JSON body is not valid UTF-8'), undefined);
+      return;
+    }
+    parseJson(req, text, done);
+  });
   app.addHook('onRequest', async (req) => {
     const problem = requestLineProblem(req);
     if (problem) throw new BadInputError(problem);

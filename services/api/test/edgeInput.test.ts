@@ -6,6 +6,7 @@
  * number — and nothing is written or acknowledged.
  */
 import { request } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ingestBacklog, quitRedis, type Redis, redisForProducers } from '@quaylogs/queue';
 import { exportsPlugin, hecPlugin, parseHecTokens } from '../src/index.ts';
@@ -46,7 +47,7 @@ async function written(): Promise<Record<string, string>> {
 /** A raw JSON body with a lone surrogate escape (JSON.stringify would write it the same way). */
 const LONE = '"\\ud800"';
 
-function raw(path: string, headers: Record<string, string>, body?: string): Promise<{ status: number; body: any }> {
+function raw(path: string, headers: Record<string, string>, body?: string | Buffer): Promise<{ status: number; body: any }> {
   const { port } = new URL(f.url);
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port: Number(port), method: body === undefined ? 'GET' : 'POST', path, headers }, (res) => {
@@ -106,6 +107,28 @@ describe('text that is not valid Unicode', () => {
     expect(await ingestBacklog(redis)).toBe(0);
     const good = await raw('/services/collector/event', hec, '{"event":{"kind":"pull_repo","performer":"\\ud83d\\ude00"}}');
     expect(good.body).toEqual({ text: 'Success', code: 0 });
+  });
+});
+
+describe('bytes that are not UTF-8', () => {
+  // "performer": "<0xff 0xfe>" — raw bytes, not an escape: Node's decoder would make them U+FFFD.
+  const badJson = Buffer.concat([Buffer.from('{"title":"a'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
+
+  it('a JSON body with bytes that are not UTF-8 is a 400, never stored as U+FFFD', async () => {
+    const before = await written();
+    const res = await raw('/api/v1/user/apptoken', admin, badJson);
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ error_type: 'invalid_request', detail: 'the JSON body is not valid UTF-8' });
+    expect(await written()).toEqual(before);
+  });
+
+  it('HEC: a body with bytes that are not UTF-8 (plain or gzip) is "Invalid data format", and nothing is acknowledged', async () => {
+    const hec = { authorization: `Splunk ${HEC_TOKEN}`, 'content-type': 'application/json' };
+    const body = Buffer.concat([Buffer.from('{"event":{"kind":"pull_repo","performer":"a'), Buffer.from([0xc3, 0x28]), Buffer.from('"}}')]);
+    expect(await raw('/services/collector/event', hec, body)).toEqual({ status: 400, body: { text: 'Invalid data format', code: 6, 'invalid-event-number': 0 } });
+    const zipped = await raw('/services/collector/event', { ...hec, 'content-encoding': 'gzip' }, gzipSync(body));
+    expect(zipped.body).toEqual({ text: 'Invalid data format', code: 6, 'invalid-event-number': 0 });
+    expect(await ingestBacklog(redis)).toBe(0);
   });
 });
 

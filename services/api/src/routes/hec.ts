@@ -301,18 +301,30 @@ function sendHec(reply: FastifyReply, r: HecReply, eventNumber?: number): Fastif
   return reply.code(r.status).type('application/json; charset=utf-8').send(JSON.stringify(body));
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The body's text; bytes that are not UTF-8 are refused (never stored as U+FFFD). */
+function utf8Text(bytes: Buffer): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    throw new HecError(HEC.invalidDataFormat, 0, 'body is not valid UTF-8');
+  }
+}
+
 /** Decodes the raw body (gzip or identity) within the size cap. */
 async function decodeBody(req: FastifyRequest, raw: Buffer, max: number): Promise<string | { tooLarge: number | null }> {
   const encoding = String(req.headers['content-encoding'] ?? '').trim().toLowerCase();
-  if (encoding === '' || encoding === 'identity') return raw.toString('utf8');
+  if (encoding === '' || encoding === 'identity') return utf8Text(raw);
   if (encoding !== 'gzip' && encoding !== 'x-gzip') throw new HecError(HEC.invalidDataFormat, 0, 'unsupported Content-Encoding');
+  let out: Buffer;
   try {
-    const out = await gunzipAsync(raw, { maxOutputLength: max });
-    return out.toString('utf8');
+    out = await gunzipAsync(raw, { maxOutputLength: max });
   } catch (err) {
     if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) return { tooLarge: null };
     throw new HecError(HEC.invalidDataFormat, 0, 'body is not valid gzip');
   }
+  return utf8Text(out);
 }
 
 /**
