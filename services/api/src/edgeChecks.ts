@@ -93,7 +93,7 @@ export function installEdgeChecks(app: FastifyInstance): void {
       done(new BadInputError('the JSON body is not valid UTF-8'), undefined);
       return;
     }
-    parseJson(req, text, done);
+    void parseJson(req, text, done);
   });
   app.addHook('onRequest', async (req) => {
     const problem = requestLineProblem(req);
