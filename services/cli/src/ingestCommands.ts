@@ -26,14 +26,25 @@ import { humanDuration } from './humanize.ts';
 import { rowProgress } from './progress.ts';
 
 /** Redis for one-shot commands: REDIS_URL, else the socket of the redis-server `up` started. */
-function commandRedis(cfg: QuaylogsConfig): Redis {
+/**
+ * Redis for a one-shot command. It cannot wait for Redis to come back: the first error ends
+ * the command in one line, not ioredis' unhandled-error dump — after `beforeExit` (closing an
+ * open embedded store: a process that exits with the engine open can crash in its shutdown).
+ */
+function commandRedis(cfg: QuaylogsConfig, beforeExit: () => Promise<void> = async () => undefined): Redis {
   const socket = resolve(cfg.QUAYLOGS_DATA_DIR, 'redis', 'redis.sock');
-  if (!cfg.REDIS_URL && !existsSync(socket)) {
-    fail(`no Redis: set REDIS_URL, or start \`quaylogs up\` (it runs its own redis-server at ${socket})`);
-  }
-  // A one-shot command cannot wait for Redis to come back: one line, not ioredis' unhandled-error dump.
+  const noRedis = `no Redis: set REDIS_URL, or start \`quaylogs up\` (it runs its own redis-server at ${socket})`;
+  if (!cfg.REDIS_URL && !existsSync(socket)) void beforeExit().finally(() => fail(noRedis));
   const redis = redisForWorkers(cfg.REDIS_URL ?? socket, { retryStrategy: () => null });
-  redis.on('error', (err: Error) => fail(`cannot reach Redis at ${cfg.REDIS_URL ? 'REDIS_URL' : socket}: ${err.message}`));
+  let failed = false;
+  redis.on('error', (err: Error) => {
+    if (failed) return;
+    failed = true;
+    const message = `cannot reach Redis at ${cfg.REDIS_URL ? 'REDIS_URL' : socket}: ${err.message}`;
+    void beforeExit()
+      .catch(() => undefined)
+      .finally(() => fail(message));
+  });
   return redis;
 }
 
@@ -181,7 +192,8 @@ export async function runStatus(
     if (!(err instanceof StoreLockedError)) throw err;
   }
   if (store) {
-    const redis = commandRedis(cfg);
+    const open = store;
+    const redis = commandRedis(cfg, () => open.close());
     try {
       status = await ingestStatus(store, redis, new Date(), await retentionPolicy(cfg));
     } finally {
