@@ -310,6 +310,7 @@ export async function startRoles(opts: {
           api: app.server,
           logLevel: cfg.QUAYLOGS_LOG_LEVEL,
           log,
+          onReject: (source, code) => metrics.hecRejected.inc({ source, code: String(code) }),
         });
         // Stops run in reverse: the receiver before the API, so posts in flight finish first.
         stops.push({ name: 'hec receiver', stop: () => receiver.stop() });

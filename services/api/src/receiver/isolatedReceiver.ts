@@ -22,6 +22,8 @@ export interface IsolatedReceiverOptions extends Omit<ReceiverStart, 'apiUrl' | 
   logLevel?: string;
   appendTimeoutMs?: number;
   log: { info(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  /** Called in this process for every request the receiver refused (metrics). */
+  onReject?: (source: string, code: number) => void;
 }
 
 export interface IsolatedReceiver {
@@ -59,8 +61,9 @@ export async function startIsolatedReceiver(opts: IsolatedReceiverOptions): Prom
       child = spawn(process.execPath, ['--import', TSX, CHILD], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       const proc = child;
       closed = new Promise<void>((r) => proc.once('exit', () => r()));
-      proc.on('message', (msg: { t: string; port?: number; message?: string; head?: string }, handle?: Socket) => {
+      proc.on('message', (msg: { t: string; port?: number; message?: string; head?: string; source?: string; code?: number }, handle?: Socket) => {
         if (msg.t === 'listening') resolve(msg.port!);
+        else if (msg.t === 'reject') opts.onReject?.(msg.source ?? '-', msg.code ?? 0);
         else if (msg.t === 'failed') reject(new Error(`HEC receiver: ${msg.message}`));
         else if (msg.t === 'conn' && handle) {
           // A connection for the API: put back what the receiver read, serve it here.

@@ -69,7 +69,14 @@ async function start(opts: ReceiverStart): Promise<void> {
     inFlight--;
     if (reply.statusCode >= 400) req.log.info({ url: req.url, statusCode: reply.statusCode, ms: reply.elapsedTime }, 'hec request refused');
   });
-  hecPlugin({ redis, tokens: new Map(opts.tokens), maxBodyBytes: opts.maxBodyBytes, append: (b) => appender.append(b) })(app, state);
+  hecPlugin({
+    redis,
+    tokens: new Map(opts.tokens),
+    maxBodyBytes: opts.maxBodyBytes,
+    append: (b) => appender.append(b),
+    // Counted by the parent, which serves /metrics.
+    onReject: (source, code) => send({ t: 'reject', source, code }),
+  })(app, state);
   await app.ready();
 
   const sockets = new Set<Socket>();
