@@ -73,7 +73,10 @@ export function requestLineProblem(req: FastifyRequest): string | null {
 
 /** The first problem with a parsed JSON body, or null. */
 export function jsonBodyProblem(body: unknown): string | null {
-  if (body === null || typeof body !== 'object' || Buffer.isBuffer(body)) return null;
+  // Parsed JSON only: a stream or a Buffer (an upload route's body) is no JSON value to walk.
+  if (body === null || typeof body !== 'object') return null;
+  const proto = Object.getPrototypeOf(body) as unknown;
+  if (proto !== Object.prototype && proto !== Array.prototype && proto !== null) return null;
   if (jsonDepth(body) > MAX_JSON_DEPTH) return `the body is nested deeper than ${MAX_JSON_DEPTH} levels`;
   const bad = findInvalidText(body);
   return bad ? `body field ${bad} is not valid Unicode` : null;
