@@ -85,6 +85,10 @@ export function recordingStore(store: ClickHouseStore): { store: ClickHouseStore
       specs.push(spec);
       return store.stream(spec);
     },
+    queryRaw: (spec) => {
+      specs.push(spec);
+      return store.queryRaw(spec);
+    },
   };
   return { store: wrapped, specs };
 }

@@ -195,6 +195,26 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
   const onWriter = <T>(run: (c: ClickHouseClient) => Promise<T>): Promise<T> => onLane(writer, run);
   const sessions = new Set<ChdbSession>();
   let closed = false;
+  // Raw reads get a session of their own (the client adapter only speaks its known formats),
+  // one statement at a time; a session whose statement failed is replaced, as connections are.
+  let rawSession: ChdbSession | null = null;
+  let rawTail: Promise<unknown> = Promise.resolve();
+  const onRawSession = async <T>(run: (s: ChdbSession) => Promise<T>): Promise<T> => {
+    if (rawSession === null) {
+      rawSession = new chdb.Session(path);
+      sessions.add(rawSession);
+      await rawSession.queryAsync(`USE ${opts.database}`);
+    }
+    const session = rawSession;
+    try {
+      return await run(session);
+    } catch (err) {
+      sessions.delete(session);
+      session.close();
+      if (rawSession === session) rawSession = null;
+      throw err;
+    }
+  };
 
   const pickReader = () => readers.reduce((a, b) => (b.busy < a.busy ? b : a));
 
@@ -238,6 +258,18 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
         sessions.delete(session);
         session.close();
       }
+    },
+
+    queryRaw(spec: QuerySpec): Promise<Buffer> {
+      const result = rawTail.then(() =>
+        onRawSession(async (session) => {
+          const r = await session.queryBindAsync(selectSql(spec, opts.queryTimeoutS), spec.params ?? {}, { format: 'RawBLOB' });
+          const bytes = r.bytes();
+          return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        }),
+      );
+      rawTail = result.catch(() => undefined);
+      return result;
     },
 
     async command(spec: QuerySpec): Promise<void> {

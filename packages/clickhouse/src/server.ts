@@ -50,6 +50,12 @@ export async function openServerStore(opts: ServerOptions): Promise<ClickHouseSt
         yield rows.map((r) => r.json<T>());
       }
     },
+    async queryRaw(spec: QuerySpec): Promise<Buffer> {
+      const rs = await client.exec({ query: `${selectSql(spec, opts.queryTimeoutS)} FORMAT RawBLOB`, query_params: spec.params ?? {} });
+      const parts: Buffer[] = [];
+      for await (const chunk of rs.stream) parts.push(chunk as Buffer);
+      return Buffer.concat(parts);
+    },
     async command(spec: QuerySpec): Promise<void> {
       const sql = spec.settings ? selectSql(spec) : spec.sql;
       await client.command({ query: sql, query_params: spec.params ?? {} });

@@ -47,6 +47,11 @@ export interface ClickHouseStore {
   query<T = Record<string, unknown>>(spec: QuerySpec): Promise<T[]>;
   /** A large result, chunk by chunk (each chunk an array of rows), with backpressure. */
   stream<T = Record<string, unknown>>(spec: QuerySpec): AsyncIterable<T[]>;
+  /**
+   * A bounded result as the bytes ClickHouse writes in `RawBLOB` format: the values of the
+   * one selected String column, concatenated, nothing decoded. For text the SQL renders itself.
+   */
+  queryRaw(spec: QuerySpec): Promise<Buffer>;
   /** DDL and other statements without a result. Runs on the write connection. */
   command(spec: QuerySpec): Promise<void>;
   /** One bounded batch of rows. */

@@ -9,6 +9,7 @@
 import {
   type AccountInfo,
   formatRfc2822,
+  NO_EXTENDED_FIELDS,
   type QuayLogEntry,
   type QuayPerformer,
   renderLogEntry,
@@ -44,7 +45,7 @@ export function pythonFlatJson(obj: Record<string, string | number | boolean | n
  * is built once per performer name and reused, since a namespace has few performers.
  */
 export class EntryRenderer {
-  private readonly performers = new Map<string, QuayPerformer | undefined>();
+  private readonly performers = new Map<string, QuayPerformer>();
   private static readonly NO_ACCOUNTS: ReadonlyMap<string, AccountInfo> = new Map();
 
   constructor(
@@ -54,18 +55,25 @@ export class EntryRenderer {
 
   render(row: UsageLogRow): QuayLogEntry {
     const entry = renderLogEntry(row.performer === '' ? row : { ...row, performer: '' }, EntryRenderer.NO_ACCOUNTS, false, this.hashKind);
-    if (row.performer !== '') {
-      let performer = this.performers.get(row.performer);
-      if (performer === undefined) {
-        performer = renderLogEntry(row, this.accounts, false, this.hashKind).performer;
-        if (this.performers.size >= 100_000) this.performers.clear();
-        this.performers.set(row.performer, performer);
-      }
-      if (performer !== undefined) entry.performer = performer;
-    }
+    if (row.performer !== '') entry.performer = this.performer(row.performer);
     return entry;
   }
+
+  /** The performer object of an entry performed by `name`. */
+  performer(name: string): QuayPerformer {
+    let performer = this.performers.get(name);
+    if (performer === undefined) {
+      performer = renderLogEntry({ ...NO_ROW, performer: name }, this.accounts, false, this.hashKind).performer!;
+      if (this.performers.size >= 100_000) this.performers.clear();
+      this.performers.set(name, performer);
+    }
+    return performer;
+  }
 }
+
+const NO_ROW: UsageLogRow = {
+  source: '', namespace: '', repository: '', kind: '', performer: '', ip: '', datetime: '1970-01-01 00:00:00.000', metadata: '', event_key: '0', ...NO_EXTENDED_FIELDS,
+};
 
 export interface Formatter {
   readonly contentType: string;
@@ -111,7 +119,7 @@ function ndjson(): Formatter {
 
 export const CSV_COLUMNS = ['datetime', 'kind', 'namespace', 'repository', 'performer', 'performer_is_robot', 'ip', 'metadata'] as const;
 
-function csvField(value: string): string {
+export function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 

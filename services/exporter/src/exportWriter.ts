@@ -1,17 +1,18 @@
 /**
- * Writes one export file in constant memory: rows stream out of ClickHouse in
- * bounded blocks (oldest first), each block is rendered and written with
- * backpressure (through gzip when asked), and the event loop gets a turn after
- * every block so BullMQ keeps renewing the job's lock.
+ * Writes one export file in bounded memory: ClickHouse renders the entries (exportSql.ts),
+ * page by page, oldest first; the exporter writes each page's bytes with backpressure
+ * (through gzip when asked).
  */
+import { isAscii } from 'node:buffer';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createGzip } from 'node:zlib';
-import { aggregateUsageLogs, type ClickHouseStore, findAccounts, type LogFilter, USAGE_LOG_COLUMNS, whereFor } from '@quaylogs/clickhouse';
-import type { AccountInfo, UsageLogRow } from '@quaylogs/core';
+import { aggregateUsageLogs, type ClickHouseStore, findAccounts, type LogFilter, type Params, whereFor } from '@quaylogs/clickhouse';
+import { type AccountInfo, NO_EXTENDED_FIELDS, toChDateTime, type UsageLogRow } from '@quaylogs/core';
 import type { ExportFileWriter } from '@quaylogs/delivery';
-import { type DocumentDetails, EntryRenderer, type ExportFormat, formatterFor } from './exportFormats.ts';
+import { asciiJson, csvField, type DocumentDetails, EntryRenderer, type ExportFormat, type Formatter, formatterFor } from './exportFormats.ts';
+import { type FallbackFields, renderedEntrySql, renderParams } from './exportSql.ts';
 
 export class GenerationTimeout extends Error {
   override name = 'GenerationTimeout';
@@ -25,7 +26,7 @@ export interface WriteExportOptions {
   details: DocumentDetails;
   writer: ExportFileWriter;
   hashKind: 'local' | 'gravatar';
-  /** Rows per block read from ClickHouse (ClickHouse's max_block_size). */
+  /** Rows per block ClickHouse works on (its max_block_size). */
   chunkRows: number;
   /** Give up (GenerationTimeout) when writing takes longer than this. */
   deadline: number;
@@ -33,29 +34,26 @@ export interface WriteExportOptions {
   onChunk?: (rows: number) => void | Promise<void>;
 }
 
-/** Accounts (for avatars) of the performers seen so far, loaded block by block and bounded. */
-class AccountCache {
+/** The accounts (kind, e-mail) of performers, looked up once each. */
+class AccountLoader {
   readonly map = new Map<string, AccountInfo>();
   private readonly looked = new Set<string>();
 
   constructor(private readonly store: ClickHouseStore) {}
 
-  async load(rows: readonly UsageLogRow[]): Promise<void> {
-    const missing = new Set<string>();
-    for (const r of rows) if (r.performer !== '' && !this.looked.has(r.performer)) missing.add(r.performer);
-    if (missing.size === 0) return;
-    if (this.looked.size > 200_000) {
-      this.looked.clear();
-      this.map.clear();
+  async load(names: readonly string[]): Promise<void> {
+    const missing = names.filter((n) => n !== '' && !this.looked.has(n));
+    if (missing.length === 0) return;
+    for (let i = 0; i < missing.length; i += 10_000) {
+      const part = missing.slice(i, i + 10_000);
+      for (const [name, info] of await findAccounts(this.store, part)) this.map.set(name, info);
+      for (const name of part) this.looked.add(name);
     }
-    const found = await findAccounts(this.store, missing);
-    for (const name of missing) this.looked.add(name);
-    for (const [name, info] of found) this.map.set(name, info);
   }
 }
 
-/** At most about this many rows are sorted by one query (a slice of the window). */
-export const SLICE_ROWS = 25_000;
+/** About this many rows per slice when the window cannot be read in order (see writeExport). */
+export const SLICE_ROWS = 80_000;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
@@ -99,46 +97,162 @@ export async function exportSlices(store: ClickHouseStore, filter: LogFilter): P
   return slices;
 }
 
-/** Streams the matching rows into the writer's stream; returns how many were written. */
+/** Entries per page: one page is one rendered result held in memory (about 0.6 KB per entry). */
+export const PAGE_ROWS = 20_000;
+
+/** The position after the last entry written: the next page starts strictly after it. */
+interface Cursor {
+  datetime: string;
+  eventKey: string;
+}
+
+/**
+ * When the filter fixes the namespace and that namespace's entries in the window come from
+ * one source, `source` and `namespace` fix the sort key's prefix and ClickHouse reads the
+ * window in (datetime, event_key) order: a page costs its own rows, however long the window.
+ */
+async function singleSource(store: ClickHouseStore, filter: LogFilter): Promise<string | undefined> {
+  if (filter.source !== undefined || filter.namespace === undefined) return filter.source;
+  const rows = await store.query<{ source: string }>({
+    name: 'exports.sources',
+    sql: `SELECT DISTINCT source FROM usage_daily_namespace
+          WHERE namespace = {namespace:String} AND day >= toDate({start:DateTime64(3, 'UTC')}) AND day <= toDate({end:DateTime64(3, 'UTC')})`,
+    params: { namespace: filter.namespace, start: toChDateTime(filter.start), end: toChDateTime(filter.end) },
+  });
+  return rows.length === 1 ? rows[0]!.source : undefined;
+}
+
+/**
+ * Every performer of the window rendered once, as the Node renderer renders it: the JSON
+ * of the performer object (json, ndjson) or the CSV `performer,performer_is_robot` fields.
+ * A performer whose text could not be spliced into the engine's output (a NUL in a CSV
+ * field) is left out, so its rows take the Node path.
+ */
+async function performerTexts(
+  store: ClickHouseStore,
+  filter: LogFilter,
+  format: ExportFormat,
+  renderer: EntryRenderer,
+  accounts: AccountLoader,
+): Promise<{ names: string[]; texts: string[] }> {
+  const where = whereFor(filter);
+  const found = await store.query<{ performer: string }>({
+    name: 'exports.performers',
+    sql: `SELECT DISTINCT performer FROM usage_logs WHERE ${where.sql} AND performer != ''`,
+    params: where.params,
+  });
+  await accounts.load(found.map((r) => r.performer));
+  // transform() needs non-empty arrays; '' is never looked up (rows without a performer have no object).
+  const names = [''];
+  const texts = [''];
+  for (const { performer } of found) {
+    const obj = renderer.performer(performer);
+    const text = format === 'csv' ? `${csvField(obj.name)},${obj.is_robot}` : JSON.stringify(obj);
+    if (text.includes('\0')) continue;
+    names.push(performer);
+    texts.push(text);
+  }
+  return { names, texts };
+}
+
+/** Writes a page the engine rendered, rendering in Node the rows it left to Node. */
+async function* pageBytes(page: Buffer, fmt: Formatter, renderer: EntryRenderer, accounts: AccountLoader, asciiOnly: boolean): AsyncGenerator<Buffer> {
+  let at = 0;
+  while (at < page.length) {
+    const nul = page.indexOf(0, at);
+    const end = nul === -1 ? page.length : nul;
+    if (end > at) {
+      const text = page.subarray(at, end);
+      yield asciiOnly && !isAscii(text) ? Buffer.from(asciiJson(text.toString('utf8'))) : text;
+    }
+    if (nul === -1) break;
+    const close = page.indexOf(0, nul + 1);
+    const [kind, performer, ip, datetime, metadata, namespace, repository] = JSON.parse(page.toString('utf8', nul + 1, close)) as FallbackFields;
+    const row: UsageLogRow = { ...FALLBACK_ROW, kind, performer, ip, datetime, metadata, namespace, repository };
+    if (performer !== '') await accounts.load([performer]);
+    yield Buffer.from(fmt.entry(row, renderer.render(row)));
+    at = close + 1;
+  }
+}
+
+const FALLBACK_ROW: UsageLogRow = {
+  source: '', namespace: '', repository: '', kind: '', performer: '', ip: '', datetime: '', metadata: '', event_key: '0', ...NO_EXTENDED_FIELDS,
+};
+
+/**
+ * Streams the matching entries into the writer's stream; returns how many were written.
+ *
+ * The window is read in keyset pages of PAGE_ROWS entries, oldest first: a first statement
+ * finds where the page ends (count and last `(datetime, event_key)` of the next PAGE_ROWS
+ * keys after the cursor, two narrow columns), a second renders exactly the entries up to
+ * there, each as its final bytes (exportSql.ts), read as one raw blob. Entries sharing a
+ * timestamp are split across pages by `event_key`, never lost or repeated. Without a fixed
+ * source and namespace the engine cannot read in order, so the window is first cut into
+ * slices of about SLICE_ROWS entries from the rollups' day counts and paged slice by slice.
+ * Memory is one page (and the engine's work on it); the event loop gets a turn after every
+ * page, so BullMQ keeps renewing the job's lock.
+ */
 export async function writeExport(opts: WriteExportOptions): Promise<{ rows: number }> {
   const fmt = formatterFor(opts.format, opts.details);
-  const slices = await exportSlices(opts.store, opts.filter);
-  const accounts = new AccountCache(opts.store);
+  const source = await singleSource(opts.store, opts.filter);
+  const filter: LogFilter = source === undefined ? opts.filter : { ...opts.filter, source };
+  const inOrder = filter.source !== undefined && filter.namespace !== undefined;
+  const slices = inOrder ? [{ start: filter.start, end: filter.end }] : await exportSlices(opts.store, filter);
+  const accounts = new AccountLoader(opts.store);
   const renderer = new EntryRenderer(accounts.map, opts.hashKind);
+  const performers = await performerTexts(opts.store, filter, opts.format, renderer, accounts);
+  const rendered = renderedEntrySql(opts.format);
+  const fixedParams = { ...renderParams(opts.format), performer_names: performers.names, performer_texts: performers.texts };
+  const settings = { max_block_size: opts.chunkRows };
   let rows = 0;
 
   async function* bytes(): AsyncGenerator<Buffer> {
     const head = fmt.head();
     if (head) yield Buffer.from(head);
     for (const slice of slices) {
-    const where = whereFor({ ...opts.filter, start: slice.start, end: slice.end });
-    const source = opts.store.stream<UsageLogRow>({
-      name: 'exports.generate',
-      sql: `SELECT ${USAGE_LOG_COLUMNS.join(', ')} FROM usage_logs WHERE ${where.sql} ORDER BY datetime, event_key`,
-      params: where.params,
-      // Bounded blocks; a slice that is still big sorts on disk rather than in memory.
-      settings: { max_block_size: opts.chunkRows, max_bytes_before_external_sort: 32 * 1024 * 1024 },
-    });
-    for await (const block of source) {
-      if (Date.now() > opts.deadline) throw new GenerationTimeout('the export took longer than allowed');
-      for (let i = 0; i < block.length; i += opts.chunkRows) {
-        const part = i === 0 && block.length <= opts.chunkRows ? block : block.slice(i, i + opts.chunkRows);
-        await accounts.load(part);
-        let text = '';
-        for (const row of part) text += fmt.entry(row, renderer.render(row));
-        rows += part.length;
-        yield Buffer.from(text);
+      const where = whereFor({ ...filter, start: slice.start, end: slice.end });
+      let cursor: Cursor | null = null;
+      for (;;) {
+        if (Date.now() > opts.deadline) throw new GenerationTimeout('the export took longer than allowed');
+        const after: { sql: string; params: Params } = cursor
+          ? {
+              sql: ` AND datetime >= {after_time:DateTime64(3, 'UTC')} AND (datetime, event_key) > ({after_time:DateTime64(3, 'UTC')}, {after_key:UInt128})`,
+              params: { after_time: cursor.datetime, after_key: cursor.eventKey },
+            }
+          : { sql: '', params: {} };
+        const [bound] = await opts.store.query<{ n: string; last_time: string; last_key: string }>({
+          name: 'exports.pageBound',
+          sql: `SELECT count() AS n, toString(max(datetime)) AS last_time, toString(argMax(event_key, (datetime, event_key))) AS last_key
+                FROM (SELECT datetime, event_key FROM usage_logs WHERE ${where.sql}${after.sql}
+                      ORDER BY datetime, event_key LIMIT {page_rows:UInt32})`,
+          params: { ...where.params, ...after.params, page_rows: PAGE_ROWS },
+          settings,
+        });
+        const n = Number(bound?.n ?? 0);
+        if (n === 0) break;
+        const page = await opts.store.queryRaw({
+          name: 'exports.page',
+          sql: `WITH ${rendered.with} SELECT ${rendered.text} FROM usage_logs
+                WHERE ${where.sql}${after.sql} AND datetime <= {last_time:DateTime64(3, 'UTC')}
+                  AND (datetime, event_key) <= ({last_time:DateTime64(3, 'UTC')}, {last_key:UInt128})
+                ORDER BY datetime, event_key`,
+          params: { ...where.params, ...after.params, ...fixedParams, last_time: bound!.last_time, last_key: bound!.last_key },
+          settings,
+        });
+        yield* pageBytes(page, fmt, renderer, accounts, opts.format === 'json');
+        rows += n;
         await opts.onChunk?.(rows);
         await nextTurn();
+        if (n < PAGE_ROWS) break;
+        cursor = { datetime: bound!.last_time, eventKey: bound!.last_key };
       }
-    }
     }
     const tail = fmt.tail();
     if (tail) yield Buffer.from(tail);
   }
 
-  const source = Readable.from(bytes(), { objectMode: false, highWaterMark: 1 });
-  if (opts.gzip) await pipeline(source, createGzip({ level: 6 }), opts.writer.stream);
-  else await pipeline(source, opts.writer.stream);
+  const out = Readable.from(bytes(), { objectMode: false, highWaterMark: 1 });
+  if (opts.gzip) await pipeline(out, createGzip({ level: 6 }), opts.writer.stream);
+  else await pipeline(out, opts.writer.stream);
   return { rows };
 }

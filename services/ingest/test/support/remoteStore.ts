@@ -32,6 +32,7 @@ export function remoteStore(port: number): ClickHouseStore {
     async *stream<T>(spec: QuerySpec) {
       yield await call<T[]>(port, 'query', spec);
     },
+    queryRaw: async (spec: QuerySpec) => Buffer.from(await call<string>(port, 'queryRaw', spec), 'base64'),
     command: (spec: QuerySpec) => call<void>(port, 'command', spec),
     insert: (spec: InsertSpec) => call<void>(port, 'insert', spec),
     async insertStream(spec: StreamInsertSpec) {

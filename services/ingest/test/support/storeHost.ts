@@ -30,6 +30,7 @@ const server = createServer((req, res) => {
         if (op === 'query') out = await store.query(spec);
         else if (op === 'command') await store.command(spec);
         else if (op === 'insert') await store.insert(spec);
+        else if (op === 'queryRaw') out = (await store.queryRaw(spec)).toString('base64');
         else if (op === 'ping') out = await store.ping();
         else throw new Error(`unknown op ${op}`);
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ out }));
