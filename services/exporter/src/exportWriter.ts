@@ -30,7 +30,9 @@ export interface WriteExportOptions {
   chunkRows: number;
   /** Give up (GenerationTimeout) when writing takes longer than this. */
   deadline: number;
-  /** Called after each block (progress, tests). */
+  /** Entries per page (default PAGE_ROWS; tests use small pages to cross many boundaries). */
+  pageRows?: number;
+  /** Called after each page (progress, tests). */
   onChunk?: (rows: number) => void | Promise<void>;
 }
 
@@ -204,6 +206,7 @@ export async function writeExport(opts: WriteExportOptions): Promise<{ rows: num
   const rendered = renderedEntrySql(opts.format);
   const fixedParams = { ...renderParams(opts.format), performer_names: performers.names, performer_texts: performers.texts };
   const settings = { max_block_size: opts.chunkRows };
+  const pageRows = opts.pageRows ?? PAGE_ROWS;
   let rows = 0;
 
   async function* bytes(): AsyncGenerator<Buffer> {
@@ -225,7 +228,7 @@ export async function writeExport(opts: WriteExportOptions): Promise<{ rows: num
           sql: `SELECT count() AS n, toString(max(datetime)) AS last_time, toString(argMax(event_key, (datetime, event_key))) AS last_key
                 FROM (SELECT datetime, event_key FROM usage_logs WHERE ${where.sql}${after.sql}
                       ORDER BY datetime, event_key LIMIT {page_rows:UInt32})`,
-          params: { ...where.params, ...after.params, page_rows: PAGE_ROWS },
+          params: { ...where.params, ...after.params, page_rows: pageRows },
           settings,
         });
         const n = Number(bound?.n ?? 0);
@@ -243,7 +246,7 @@ export async function writeExport(opts: WriteExportOptions): Promise<{ rows: num
         rows += n;
         await opts.onChunk?.(rows);
         await nextTurn();
-        if (n < PAGE_ROWS) break;
+        if (n < pageRows) break;
         cursor = { datetime: bound!.last_time, eventKey: bound!.last_key };
       }
     }

@@ -6,18 +6,28 @@
  * sharing a millisecond) are pinned by their SHA-256, taken from the renderer in Node
  * before any rendering moved into ClickHouse. Any change to how an export is rendered must
  * keep these bytes. Real embedded ClickHouse; the files are written by the exporter's own code.
+ *
+ * Then stored text the pinned set does not hold — metadata as Quay's Python writes it, escapes
+ * JavaScript would not write, numbers it would print differently, keys it would reorder or
+ * merge, text that is no JSON object, CSV fields that need quoting, many entries sharing one
+ * millisecond across page boundaries, a namespace fed by two sources, an empty window — each
+ * compared with the reference export (support/referenceExport.ts: every row decoded and
+ * rendered by the Node renderer, as the exporter did before).
  */
 import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ClickHouseStore, insertUsageLogs, upsertAccounts } from '@quaylogs/clickhouse';
+import { type ClickHouseStore, insertUsageLogs, type LogFilter, upsertAccounts } from '@quaylogs/clickhouse';
 import type { UsageLogRow } from '@quaylogs/core';
 import { LocalExportStore } from '@quaylogs/delivery';
 import { openTestStore } from '../../../packages/clickhouse/test/fixtures.ts';
 import type { ExportFormat } from '../src/exportFormats.ts';
+import { renderedEntrySql, renderParams } from '../src/exportSql.ts';
 import { writeExport } from '../src/exportWriter.ts';
+import { referenceExport } from './support/referenceExport.ts';
 
 const START = new Date('2024-06-01T00:00:00Z');
 const END = new Date('2024-06-04T00:00:00Z');
@@ -57,6 +67,42 @@ const AWKWARD: Partial<UsageLogRow>[] = [
   { performer: 'ünïcode-user', namespace: 'acme' },
 ];
 
+/**
+ * Stored metadata text beyond the pinned set (with field overrides): [metadata, row fields,
+ * whether ClickHouse renders it (true) or leaves it to Node (false) in json, ndjson, csv].
+ */
+const MORE: [string, Partial<UsageLogRow>, [json: boolean, ndjson: boolean, csv: boolean]][] = [
+  // Quay's Python (json.dumps, ensure_ascii): spaces after separators, \uXXXX escapes, astral pairs.
+  ['{"repo": "web", "tag": "caf\\u00e9", "emoji": "\\ud83d\\ude00", "n": 3}', {}, [true, false, false]],
+  ['{"repo": "web", "namespace": "july", "username": "alice", "manifest_digest": "sha256:abc"}', {}, [true, true, true]],
+  ['{"lone": "\\ud800x"}', {}, [false, false, false]],
+  ['{"raw": "naïve 😀 \u2028 \u00a0"}', {}, [true, true, true]],
+  ['{"slash": "a\\/b", "upper": "\\u00E9", "plain": "\\u0041", "bs": "\\u0008"}', {}, [false, false, false]],
+  ['{"f": 1.0, "g": 1e-07, "h": 1E3, "big": 12345678901234567890, "neg0": -0}', {}, [false, false, false]],
+  ['{"ok": 1.5, "i": -42, "z": 0, "small": 0.000001, "t": true, "u": null}', {}, [true, true, true]],
+  ['{"a": 1, "a": 2}', {}, [false, false, false]],
+  ['{"o": {"k": 1, "k": 2}}', {}, [false, false, false]],
+  ['{"o": {"k": 1, "j": {"deep": [1, {"x": "y"}]}}, "l": [{"x": 1}]}', {}, [false, false, false]],
+  ['{"o": {"k": 1, "j": [1, 2]}, "e": {}, "s": "plain"}', {}, [true, true, true]],
+  ['{"10": "index", "b": 1, "1": "first"}', {}, [false, false, false]],
+  ['{"-1": "not an index", "1a": "neither"}', {}, [true, true, true]],
+  // Conservative: an all-digit key that is no array index still goes to Node (same bytes).
+  ['{"01": "not an index either", "s": "{braces in a string}"}', {}, [false, false, false]],
+  ['', {}, [true, true, true]],
+  ['not json', {}, [false, false, false]],
+  ['[1, 2]', {}, [false, false, false]],
+  ['null', {}, [false, false, false]],
+  ['{"trailing": 1} x', {}, [false, false, false]],
+  ['{ "spaced" : [ 1 , 2 ] ,\n "tab":\t"x y" }', {}, [true, true, true]],
+  ['{"ctrl": "\\u0001\\u001f\\t"}', {}, [true, true, true]],
+  ['{}', { performer: 'Mixed.Case', ip: '1.2.3.4, 5.6.7.8' }, [true, true, true]],
+  ['{}', { performer: 'svc', kind: 'pull_repo' }, [true, true, true]],
+  ['{}', { performer: 'ghost+robot', ip: '' }, [true, true, true]],
+  ['{}', { performer: '', repository: 'quo"te', kind: 'k,ind' }, [true, true, true]],
+  ['{}', { performer: 'we"ird\\name', ip: 'a"b' }, [false, false, true]],
+  ['{}', { performer: 'new\nline', repository: 'multi\r\nline' }, [true, true, true]],
+];
+
 let store: ClickHouseStore;
 let cleanup: () => Promise<void>;
 const dir = mkdtempSync(join(tmpdir(), 'quaylogs-export-bytes-'));
@@ -65,12 +111,22 @@ beforeAll(async () => {
   ({ store, cleanup } = await openTestStore());
   const rows = Array.from({ length: 3_000 }, (_, i) => row(i));
   AWKWARD.forEach((over, j) => rows.push(row(3_000 + j, { namespace: 'acme', datetime: '2024-06-02 12:00:00.000', ...over })));
+  // July: the stored text the pinned set does not hold (outside its window, so its bytes stay).
+  MORE.forEach(([metadata, over], j) => rows.push(row(5_000 + j, { namespace: 'july', datetime: `2024-07-02 0${j % 10}:00:00.000`, metadata, ...over })));
+  for (let i = 0; i < 130; i++) {
+    rows.push(row(6_000 + i, { namespace: 'same', datetime: i < 100 ? '2024-07-03 10:00:00.000' : '2024-07-03 10:00:00.001', event_key: String(900_000 - i * 7) }));
+  }
+  for (let i = 0; i < 60; i++) {
+    rows.push(row(7_000 + i, { namespace: 'shared', source: i % 2 === 0 ? 'quay' : 'quay-eu', datetime: `2024-07-04 10:00:0${i % 3}.000` }));
+  }
   await insertUsageLogs(store, rows);
   await upsertAccounts(store, 'quay', [
     { name: 'alice', kind: 'user', email: 'alice@example.com' },
     { name: 'bob', kind: 'user', email: null },
     { name: 'acme', kind: 'org', email: null },
     { name: 'acme+deployer', kind: 'robot', email: null },
+    { name: 'Mixed.Case', kind: 'user', email: '  Ünïcode@Example.COM ' },
+    { name: 'svc', kind: 'robot', email: null },
   ]);
 }, 120_000);
 
@@ -123,4 +179,86 @@ describe('export files are byte-identical to the Node renderer', () => {
       });
     }
   }
+});
+
+const JULY = { start: new Date('2024-07-01T00:00:00Z'), end: new Date('2024-08-01T00:00:00Z') };
+
+async function exportOf(filter: LogFilter, format: ExportFormat, opts: { pageRows?: number; gzip?: boolean } = {}) {
+  const files = new LocalExportStore(dir);
+  const id = `more-${createHash('sha256').update(JSON.stringify([filter, format, opts])).digest('hex').slice(0, 16)}`;
+  const writer = await files.create(id);
+  const details = { exportId: 'e', start: filter.start, end: filter.end, namespace: filter.namespace ?? '', repository: null };
+  const pages: number[] = [];
+  const res = await writeExport({
+    store,
+    filter,
+    format,
+    gzip: opts.gzip ?? false,
+    details,
+    writer,
+    hashKind: 'local',
+    chunkRows: 5_000,
+    deadline: Date.now() + 600_000,
+    ...(opts.pageRows !== undefined ? { pageRows: opts.pageRows } : {}),
+    onChunk: (rows) => void pages.push(rows),
+  });
+  await writer.commit();
+  const file = readFileSync(join(dir, id));
+  return { bytes: opts.gzip ? gunzipSync(file) : file, rows: res.rows, pages, reference: await referenceExport(store, filter, format, details) };
+}
+
+describe('export files equal the reference export (the Node renderer over every row)', () => {
+  for (const format of ['json', 'ndjson', 'csv'] as const) {
+    it(`${format}: Python-written, oddly escaped, non-object and CSV-hostile stored text`, async () => {
+      const out = await exportOf({ ...JULY, namespace: 'july' }, format);
+      expect(out.rows).toBe(MORE.length);
+      expect(out.reference.rows).toBe(MORE.length);
+      expect(out.bytes.toString('utf8')).toBe(out.reference.bytes.toString('utf8'));
+      expect(out.bytes.equals(out.reference.bytes)).toBe(true);
+    });
+
+    it(`${format}: 130 entries, 100 of them in one millisecond, in pages of 7 — none lost or repeated`, async () => {
+      const out = await exportOf({ ...JULY, namespace: 'same' }, format, { pageRows: 7 });
+      expect(out.rows).toBe(130);
+      expect(out.pages).toEqual(Array.from({ length: 19 }, (_, i) => Math.min(130, (i + 1) * 7)));
+      expect(out.bytes.equals(out.reference.bytes)).toBe(true);
+    });
+
+    it(`${format}: a namespace two sources feed, and every namespace, in small pages`, async () => {
+      for (const filter of [{ ...JULY, namespace: 'shared' }, JULY]) {
+        const out = await exportOf(filter, format, { pageRows: 11 });
+        expect(out.rows).toBe(out.reference.rows);
+        expect(out.bytes.equals(out.reference.bytes)).toBe(true);
+      }
+    });
+
+    it(`${format}: an empty window is the head and tail alone`, async () => {
+      const out = await exportOf({ start: new Date('2023-01-01T00:00:00Z'), end: new Date('2023-02-01T00:00:00Z'), namespace: 'acme' }, format);
+      expect(out.rows).toBe(0);
+      expect(out.pages).toEqual([]);
+      expect(out.bytes.equals(out.reference.bytes)).toBe(true);
+      expect(out.bytes.toString()).toBe({ json: `{\n      "export_id": "e",\n      "details": {"start_time": "Sun, 01 Jan 2023 00:00:00 -0000", "end_time": "Tue, 31 Jan 2023 23:59:59 -0000", "namespace": "acme", "repository": null},\n      "logs": [\n    \n        {"terminator": true}]\n      }`, ndjson: '', csv: 'datetime,kind,namespace,repository,performer,performer_is_robot,ip,metadata\r\n' }[format]);
+    });
+  }
+
+  it('gzip wraps the same bytes', async () => {
+    const out = await exportOf({ ...JULY, namespace: 'july' }, 'json', { gzip: true, pageRows: 5 });
+    expect(out.bytes.equals(out.reference.bytes)).toBe(true);
+  });
+
+  it('ClickHouse renders the ordinary rows itself; only text it cannot prove byte-identical goes to Node', async () => {
+    for (const [format, column] of [['json', 0], ['ndjson', 1], ['csv', 2]] as const) {
+      const sql = renderedEntrySql(format);
+      const performers = ['alice', 'bob', 'carol', 'acme+deployer', ...MORE.map((m) => m[1].performer ?? '').filter(Boolean)];
+      const page = await store.queryRaw({
+        name: 'test.renderedRows',
+        sql: `WITH ${sql.with} SELECT concat(if(position(${sql.text}, '\\0') > 0, '0', '1'), '') FROM usage_logs WHERE namespace = 'july' ORDER BY datetime, event_key`,
+        params: { ...renderParams(format), performer_names: ['', ...performers], performer_texts: ['', ...performers.map(() => 'x')] },
+      });
+      // Stored at hour j % 10 of one day, so in the export sorted by that hour, then by j.
+      const rendered = page.toString('latin1');
+      const expected = MORE.map((m, j) => ({ j, at: `0${j % 10}`, ch: m[2][column] ? '1' : '0' })).sort((a, b) => a.at.localeCompare(b.at) || a.j - b.j).map((e) => e.ch).join('');
+      expect(rendered, format).toBe(expected);
+    }
+  });
 });
