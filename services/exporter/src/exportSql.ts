@@ -3,18 +3,14 @@
  * Node renderer (exportFormats.ts) writes for that row, so the exporter copies bytes instead
  * of decoding rows and encoding entries.
  *
- * The stored metadata text is spliced in as it is once it is brought to the form
- * `JSON.stringify(JSON.parse(text))` has: whitespace between tokens is dropped (Quay's own
- * `json.dumps` writes `", "` and `": "`), and the text must then pass a check that proves
- * parsing and re-serialising would not change it — valid UTF-8, a JSON object, every string
- * escaped as JavaScript escapes it, numbers JavaScript prints the same way, no key that is an
- * array index (JavaScript moves those first), no key twice in one object. For Quay's document
- * (`json`), escapes of non-ASCII characters (`\u00e9`, as Python writes them) are kept: the
- * document escapes every non-ASCII character anyway, and the exporter escapes raw non-ASCII
- * bytes of a page in Node. A row that fails any check — or whose kind, ip or performer could
- * not be spliced as they are — comes out as a NUL-delimited JSON record of its fields instead,
- * which the exporter renders with the Node renderer: output stays byte-identical, and only
- * unusual rows pay for it.
+ * The stored metadata text is brought to the form `JSON.stringify(JSON.parse(text))` has by
+ * ClickHouse's own JSON parser and writer (JSONExtractRaw: compact, keys in order, `\u00e9`
+ * as Quay's Python writes it decoded), then checked for the few things JavaScript would
+ * write differently (METADATA, NOT_AS_JS). Quay's document (`json`) escapes every non-ASCII
+ * character: the exporter does that for a page's raw non-ASCII bytes in Node. A row that
+ * fails a check — or whose kind, ip or performer could not be spliced as they are — comes
+ * out as a NUL-delimited JSON record of its fields instead, which the exporter renders with
+ * the Node renderer: output stays byte-identical, and only unusual rows pay for it.
  *
  * Performer objects (avatar hash and colour, robot flag) depend on account data and on
  * Unicode case folding; they are rendered once per distinct performer in Node, with the same
@@ -24,42 +20,50 @@ import type { ExportFormat } from './exportFormats.ts';
 
 /** Printable ASCII except `"` and `\`: a string that is its own JSON string body. */
 const PLAIN_TEXT = '^[ !#-\\[\\]-~]*$';
-/** A JSON string whose escapes are the ones JavaScript writes (controls only, short forms first). */
-const JS_STRING_BODY = '(?:[^"\\\\\\x00-\\x1f]|\\\\["\\\\bfnrt]|\\\\u000[0-7bef]|\\\\u001[0-9a-f])';
-/** As above, plus lower-case escapes of non-ASCII UTF-16 units (the document's own form). */
-const ASCII_STRING_BODY = '(?:[^"\\\\\\x00-\\x1f]|\\\\["\\\\bfnrt]|\\\\u000[0-7bef]|\\\\u001[0-9a-f]|\\\\u00[89a-f][0-9a-f]|\\\\u0[1-9a-f][0-9a-f]{2}|\\\\u[1-9a-f][0-9a-f]{3})';
 /**
- * Numbers JavaScript prints back unchanged: integers of up to 15 digits, decimals of up to
- * 14 significant digits without trailing zeros, no exponent, no `-0`. Each token takes the
- * delimiter after it, so a longer number cannot pass as a shorter one.
+ * What ClickHouse's compact form (JSONExtractRaw) may hold that `JSON.stringify(JSON.parse())`
+ * would write differently — matched anywhere, so text inside strings can only send a row to
+ * Node, never let a difference through:
+ * - a key that is an array index (JavaScript moves those first; conservatively all digits);
+ * - 16 digits in a row (an integer beyond 2^53 loses digits in JavaScript);
+ * - a number with an exponent (ClickHouse writes `1e21`, JavaScript `1e+21`), below 1e-6
+ *   (JavaScript switches to exponent notation there), or `-0` (JavaScript writes `0`);
+ * - an escape with upper-case hex digits (ClickHouse writes `\u001F`, JavaScript `\u001f`);
+ * - for ndjson and csv, the escapes of U+2028 and U+2029 (JavaScript writes them raw; Quay's
+ *   document escapes every non-ASCII character anyway).
  */
-const JS_NUMBER = '(?:0|-?[1-9][0-9]{0,14}|-?(?:0|[1-9][0-9]{0,7})\\.[0-9]{0,5}[1-9])[,}\\]]';
-const tokens = (stringBody: string) => `^(?:"${stringBody}*"|${JS_NUMBER}|[{}\\[\\]:,]|true|false|null)*$`;
-/** Strings are kept whole; whitespace runs between tokens are dropped. */
-const BETWEEN_TOKENS = '("(?:[^"\\\\]|\\\\.)*")|[ \\t\\n\\r]+';
-/** A key JavaScript would move to the front of its object (an array index; conservatively all digits). */
-const INDEX_KEY = '"[0-9]+":';
+const NOT_AS_JS = [
+  '"[0-9]+":',
+  '[0-9]{16}',
+  '[:,\\[]-?[0-9][0-9.]*[eE][-+]?[0-9]+[,}\\]]',
+  '[:,\\[]-?0\\.000000',
+  '[:,\\[]-0[,}\\]]',
+  '\\\\u[0-9a-f]{0,3}[A-F]',
+];
 const CSV_SPECIAL = '[",\\r\\n]';
 
 /** The regular expressions, bound as typed parameters. */
 export function renderParams(format: ExportFormat): Record<string, string> {
   return {
     re_plain: PLAIN_TEXT,
-    re_tokens: tokens(format === 'json' ? ASCII_STRING_BODY : JS_STRING_BODY),
-    re_ws: BETWEEN_TOKENS,
-    re_index_key: INDEX_KEY,
+    re_not_as_js: (format === 'json' ? NOT_AS_JS : [...NOT_AS_JS, '\\\\u202[89]']).join('|'),
     re_csv: CSV_SPECIAL,
   };
 }
 
 const uniqueKeys = (x: string) => `length(arrayDistinct(JSONExtractKeys(${x}))) = length(JSONExtractKeys(${x}))`;
 
-/** The metadata as `JSON.stringify` would write it (`m`) and whether that is proven (`m_ok`). */
+/**
+ * The metadata as `JSON.stringify(JSON.parse(text))` would write it (`m`) and whether that is
+ * proven (`m_ok`). JSONExtractRaw parses the text (strictly: invalid JSON, invalid UTF-8 and
+ * lone surrogates give '') and writes it back compact, keys in their order, escapes as
+ * JavaScript writes them but for the cases NOT_AS_JS catches; keys appearing twice in one
+ * object (JavaScript keeps the last value in the first place) are checked two levels deep,
+ * deeper objects go to Node.
+ */
 const METADATA = `
-  if(metadata = '', '{}', metadata) AS m0,
-  if(match(m0, '[ \\t\\n\\r]'), replaceRegexpAll(m0, {re_ws:String}, '\\\\1'), m0) AS m,
-  (startsWith(m, '{') AND isValidUTF8(m) AND match(m, {re_tokens:String}) AND NOT match(m, {re_index_key:String})
-    AND isValidJSON(m) AND ${uniqueKeys('m')}
+  if(metadata = '', '{}', JSONExtractRaw(metadata)) AS m,
+  (startsWith(m, '{') AND isValidUTF8(m) AND NOT match(m, {re_not_as_js:String}) AND ${uniqueKeys('m')}
     AND (countSubstrings(m, '{') = 1 OR arrayAll(v -> position(v, '{') = 0 OR (startsWith(v, '{') AND countSubstrings(v, '{') = 1 AND ${uniqueKeys('v')}),
                                                 arrayMap(kv -> kv.2, JSONExtractKeysAndValuesRaw(m))))) AS m_ok`;
 
