@@ -47,25 +47,32 @@ export function renderParams(format: ExportFormat): Record<string, string> {
   return {
     re_plain: PLAIN_TEXT,
     re_not_as_js: (format === 'json' ? NOT_AS_JS : [...NOT_AS_JS, '\\\\u202[89]']).join('|'),
+    re_key: KEY,
     re_csv: CSV_SPECIAL,
   };
 }
 
-const uniqueKeys = (x: string) => `length(arrayDistinct(JSONExtractKeys(${x}))) = length(JSONExtractKeys(${x}))`;
+/**
+ * Every key (the group) of a compact text that holds no escaped quote, so that every `"`
+ * delimits a string: `{"` and `,"` then occur only where a key (or an array's string element,
+ * which `":` never follows) begins, so the matches are exactly the keys.
+ */
+const KEY = '[{,]("[^"]*"):';
 
 /**
  * The metadata as `JSON.stringify(JSON.parse(text))` would write it (`m`) and whether that is
  * proven (`m_ok`). JSONExtractRaw parses the text (strictly: invalid JSON, invalid UTF-8 and
  * lone surrogates give '') and writes it back compact, keys in their order, escapes as
- * JavaScript writes them but for the cases NOT_AS_JS catches; keys appearing twice in one
- * object (JavaScript keeps the last value in the first place) are checked two levels deep,
- * deeper objects go to Node.
+ * JavaScript writes them but for the cases NOT_AS_JS catches. JavaScript keeps one member
+ * per key (the last value, in the first place); text where any key appears twice — in one
+ * object or, conservatively, anywhere — goes to Node, and so does text with an escaped
+ * quote (where KEY would not find every key).
  */
 const METADATA = `
   if(metadata = '', '{}', JSONExtractRaw(metadata)) AS m,
-  (startsWith(m, '{') AND isValidUTF8(m) AND NOT match(m, {re_not_as_js:String}) AND ${uniqueKeys('m')}
-    AND (countSubstrings(m, '{') = 1 OR arrayAll(v -> position(v, '{') = 0 OR (startsWith(v, '{') AND countSubstrings(v, '{') = 1 AND ${uniqueKeys('v')}),
-                                                arrayMap(kv -> kv.2, JSONExtractKeysAndValuesRaw(m))))) AS m_ok`;
+  extractAll(m, {re_key:String}) AS m_keys,
+  (startsWith(m, '{') AND isValidUTF8(m) AND NOT match(m, {re_not_as_js:String}) AND position(m, '\\\\"') = 0
+    AND arrayUniq(m_keys) = length(m_keys)) AS m_ok`;
 
 const PERFORMER = `if(performer = '', '', transform(performer, {performer_names:Array(String)}, {performer_texts:Array(String)}, '')) AS p`;
 

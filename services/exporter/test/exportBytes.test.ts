@@ -83,6 +83,10 @@ const MORE: [string, Partial<UsageLogRow>, [json: boolean, ndjson: boolean, csv:
   ['{"a": 1, "a": 2}', {}, [false, false, false]],
   ['{"o": {"k": 1, "k": 2}}', {}, [false, false, false]],
   ['{"o": {"k": 1, "j": {"deep": [1, {"x": "y"}]}}, "l": [{"x": 1}]}', {}, [false, false, false]],
+  ['{"a": {"b": {"c": [{"d": 1}, []]}}, "e": [[], {}]}', {}, [true, true, true]],
+  // Conservative: one key in two objects, or an escaped quote anywhere, goes to Node (same bytes).
+  ['{"a": {"n": 1}, "b": {"n": 2}}', {}, [false, false, false]],
+  ['{"q": "say \\"hi\\""}', {}, [false, false, false]],
   ['{"o": {"k": 1, "j": [1, 2]}, "e": {}, "s": "plain"}', {}, [true, true, true]],
   ['{"10": "index", "b": 1, "1": "first"}', {}, [false, false, false]],
   ['{"-1": "not an index", "1a": "neither"}', {}, [true, true, true]],
