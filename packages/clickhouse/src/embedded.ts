@@ -195,27 +195,6 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
   const onWriter = <T>(run: (c: ClickHouseClient) => Promise<T>): Promise<T> => onLane(writer, run);
   const sessions = new Set<ChdbSession>();
   let closed = false;
-  // Raw reads get a session of their own (the client adapter only speaks its known formats),
-  // one statement at a time; a session whose statement failed is replaced, as connections are.
-  let rawSession: ChdbSession | null = null;
-  let rawTail: Promise<unknown> = Promise.resolve();
-  const onRawSession = async <T>(run: (s: ChdbSession) => Promise<T>): Promise<T> => {
-    if (rawSession === null) {
-      rawSession = new chdb.Session(path);
-      sessions.add(rawSession);
-      await rawSession.queryAsync(`USE ${opts.database}`);
-    }
-    const session = rawSession;
-    try {
-      return await run(session);
-    } catch (err) {
-      sessions.delete(session);
-      session.close();
-      if (rawSession === session) rawSession = null;
-      throw err;
-    }
-  };
-
   const pickReader = () => readers.reduce((a, b) => (b.busy < a.busy ? b : a));
 
   const store: ClickHouseStore = {
@@ -260,16 +239,19 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
       }
     },
 
-    queryRaw(spec: QuerySpec): Promise<Buffer> {
-      const result = rawTail.then(() =>
-        onRawSession(async (session) => {
-          const r = await session.queryBindAsync(selectSql(spec, opts.queryTimeoutS), spec.params ?? {}, { format: 'RawBLOB' });
-          const bytes = r.bytes();
-          return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        }),
-      );
-      rawTail = result.catch(() => undefined);
-      return result;
+    async queryRaw(spec: QuerySpec): Promise<Buffer> {
+      const r = pickReader();
+      r.busy++;
+      try {
+        return await onReader(r, async (client) => {
+          const rs = await client.exec({ query: `${selectSql(spec, opts.queryTimeoutS)} FORMAT RawBLOB`, query_params: spec.params ?? {} });
+          const parts: Buffer[] = [];
+          for await (const chunk of rs.stream) parts.push(chunk as Buffer);
+          return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+        });
+      } finally {
+        r.busy--;
+      }
     },
 
     async command(spec: QuerySpec): Promise<void> {
