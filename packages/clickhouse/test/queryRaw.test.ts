@@ -6,15 +6,12 @@
  * with its own result.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { ClickHouseStore } from '../src/index.ts';
 import { openTestStore } from './fixtures.ts';
 
-let store: ClickHouseStore;
-let cleanup: () => Promise<void>;
-beforeAll(async () => {
-  ({ store, cleanup } = await openTestStore());
-}, 120_000);
-afterAll(async () => cleanup?.());
+const opening = openTestStore();
+let store: Awaited<typeof opening>['store'];
+beforeAll(async () => void ({ store } = await opening), 120_000);
+afterAll(async () => (await opening).cleanup());
 
 it('returns the selected values back to back, byte for byte, in the query order', async () => {
   const out = await store.queryRaw({
