@@ -25,7 +25,7 @@ export interface ExporterTuning {
   stalledIntervalMs: number;
   /** How often a job may be found stalled (its process died) before it fails. */
   maxStalledCount: number;
-  /** Rows per block read from ClickHouse and rendered between two event-loop turns. */
+  /** Rows per block ClickHouse works on while it renders an export page (its max_block_size). */
   chunkRows: number;
   /** Quay's EXPORT_ACTION_LOGS_MAXIMUM_SECONDS: a longer generation ends `timedout`. */
   maxGenerationMs: number;

@@ -62,9 +62,9 @@ const DAY_MS = 86_400_000;
 /**
  * Cuts the window into consecutive slices of about SLICE_ROWS entries each, from the
  * exact per-day counts of the rollups: quiet days are merged, busy days are cut into
- * equal runs of hours. ClickHouse then sorts one slice at a time — with the embedded
- * engine the sort's memory is the exporter's own, so one ORDER BY over millions of
- * rows would grow the process by gigabytes.
+ * equal runs of hours. Pages are then found within one slice at a time: when the engine
+ * cannot read the window in key order, finding a page's end sorts the keys of the rest
+ * of its slice, not of the rest of the window.
  */
 export async function exportSlices(store: ClickHouseStore, filter: LogFilter): Promise<{ start: Date; end: Date }[]> {
   const perDay = new Map<number, number>();
