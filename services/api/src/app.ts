@@ -9,6 +9,7 @@ import { insertUsageLogs } from '@quaylogs/clickhouse';
 import type { QuaylogsConfig } from '@quaylogs/config';
 import { MSG_BAD_REQUEST_GENERIC, quayApiError, randomEventKey } from '@quaylogs/core';
 import { Authenticator } from './auth.ts';
+import { AccountCache } from './accountCache.ts';
 import type { LogPageCache } from './logPageCache.ts';
 import { type AppContext, type AuditWriter, baseUrl } from './context.ts';
 import { installEdgeChecks } from './edgeChecks.ts';
@@ -86,6 +87,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<{ app: FastifyIns
     readiness: opts.readiness ?? {},
     now: opts.now ?? (() => new Date()),
     ...(opts.logPageCache ? { logPageCache: opts.logPageCache } : {}),
+    accounts: new AccountCache(),
   };
 
   app.setErrorHandler((err: FastifyError, req, reply) => {

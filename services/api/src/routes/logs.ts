@@ -7,7 +7,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   aggregateUsageLogs,
-  findAccounts,
   type GroupBy,
   listUsageLogs,
   type LogFilter,
@@ -269,7 +268,7 @@ async function listLogs(ctx: AppContext, req: FastifyRequest, target: Target) {
     names.add(row.performer);
     if (target.includeNamespace) names.add(row.namespace);
   }
-  const accounts = await findAccounts(ctx.store, names);
+  const accounts = await ctx.accounts.find(ctx.store, names);
   const body: Record<string, unknown> = {
     start_time: formatRfc2822(window.start),
     end_time: formatRfc2822(window.end),
