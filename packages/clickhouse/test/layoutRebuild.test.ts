@@ -32,7 +32,7 @@ const NOW = new Date('2025-06-15T13:00:00Z');
 const DAY = 86_400_000;
 let store: ClickHouseStore;
 let dir: string;
-let rows: UsageLogRow[] = [];
+const rows: UsageLogRow[] = [];
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'quaylogs-layout-'));

@@ -43,7 +43,7 @@ export interface BuildAppOptions {
   readiness?: Record<string, () => Promise<boolean>>;
   /** The clock logs pages plan their reads by (default: the system clock); it changes no answer. */
   now?: () => Date;
-  /** Cache of first /logs pages (needs the loader's log generations in Redis); none when absent. */
+  /** Cache of /logs pages, first and read ahead (needs the loader's log generations in Redis); none when absent. */
   logPageCache?: LogPageCache;
 }
 
