@@ -6,10 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseStore, QuerySpec } from '@quaylogs/clickhouse';
-import { appendIngestBatch, LOG_GENERATIONS_KEY, quitRedis, type Redis, redisForWorkers } from '@quaylogs/queue';
-import { startLoader } from '../../ingest/src/index.ts';
+import { LOG_GENERATIONS_KEY, quitRedis, type Redis, redisForWorkers } from '@quaylogs/queue';
 import { LogPageCache } from '../src/index.ts';
 import { type ApiFixture, call, logRow, startApi } from './fixtures.ts';
+import { ingestThroughLoader } from './ingestThroughLoader.ts';
 
 const REDIS_URL = `${process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379'}/6`;
 
@@ -36,15 +36,7 @@ afterAll(async () => {
 const freshNamespace = () => `cache-${randomBytes(4).toString('hex')}`;
 
 /** Stores rows the way production does: through the ingest stream and the loader. */
-async function ingest(rows: ReturnType<typeof logRow>[]): Promise<void> {
-  await appendIngestBatch(redis, { v: 1, origin: 'api', source: 'test', rows });
-  const loader = startLoader({ redis, store: f.store, consumer: 'cache-test', batchMs: 10 });
-  try {
-    await loader.drain();
-  } finally {
-    await loader.stop();
-  }
-}
+const ingest = (rows: ReturnType<typeof logRow>[]) => ingestThroughLoader(redis, f.store, rows, 'cache-test');
 
 async function firstPage(ns: string, query = '?starttime=06/01/2024&endtime=06/30/2024') {
   const before = statements.filter((s) => s === 'usageLogs.listPage').length;

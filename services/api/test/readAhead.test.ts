@@ -11,10 +11,10 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseStore, QuerySpec } from '@quaylogs/clickhouse';
 import { loadConfig } from '@quaylogs/config';
-import { appendIngestBatch, quitRedis, type Redis, redisForWorkers } from '@quaylogs/queue';
-import { startLoader } from '../../ingest/src/index.ts';
+import { quitRedis, type Redis, redisForWorkers } from '@quaylogs/queue';
 import { buildApp, LogPageCache } from '../src/index.ts';
 import { ADMIN_TOKEN, type ApiFixture, call, logRow, SECRET, startApi } from './fixtures.ts';
+import { ingestThroughLoader } from './ingestThroughLoader.ts';
 
 const REDIS_URL = `${process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379'}/4`;
 const READ_AHEAD = 4;
@@ -51,15 +51,7 @@ afterAll(async () => {
   await quitRedis(redis);
 });
 
-async function ingest(rows: ReturnType<typeof logRow>[]): Promise<void> {
-  await appendIngestBatch(redis, { v: 1, origin: 'api', source: 'test', rows });
-  const loader = startLoader({ redis, store: cached.store, consumer: 'read-ahead-test', batchMs: 10 });
-  try {
-    await loader.drain();
-  } finally {
-    await loader.stop();
-  }
-}
+const ingest = (rows: ReturnType<typeof logRow>[]) => ingestThroughLoader(redis, cached.store, rows, 'read-ahead-test');
 
 /** Entries at 10:00–10:19 of one day, three per second for some seconds (ties broken by event_key). */
 function entries(ns: string, n: number): ReturnType<typeof logRow>[] {
