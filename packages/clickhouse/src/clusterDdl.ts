@@ -14,8 +14,9 @@
  *   every node (`/clickhouse/tables/all/…`, no shard macro): any node answers `FINAL` reads;
  * - `non_replicated_deduplication_window` becomes `replicated_deduplication_window`, so a
  *   retried insert with the same token is dropped on replicas as on a single node;
- * - TRUNCATE and ALTER go to the local tables on every node; INSERT … SELECT (backfills)
- *   goes through the Distributed tables.
+ * - TRUNCATE, ALTER, EXCHANGE and DROP go to the local tables on every node (DROP of a sharded
+ *   table also drops its Distributed table); INSERT … SELECT (backfills, rebuilds) goes
+ *   through the Distributed tables, so a rebuild's copy lands on the shard of its tenant.
  * A statement of a kind not handled here is refused, so a new migration cannot silently
  * miss its cluster shape.
  */
@@ -32,7 +33,17 @@ export const SHARDED_TABLES: Readonly<Record<string, string>> = {
   usage_daily_namespace: 'cityHash64(source, namespace)',
   // Fed per shard by its view; reads sum over shards, so placement never changes an answer.
   usage_daily_kind: 'cityHash64(source)',
+  // The copies a rebuild fills and swaps in (0010, 0011), sharded as the tables they replace.
+  usage_logs_rebuild: 'cityHash64(source, namespace)',
+  usage_daily_namespace_rebuild: 'cityHash64(source, namespace)',
 };
+
+/**
+ * Tables a migration creates only to swap them in and drop them (see SHARDED_TABLES). The
+ * swapped-in local table keeps the Keeper path it was created with (`…/<table>_rebuild_local`),
+ * so a later rebuild of the same table must name its copy differently.
+ */
+export const REBUILD_TABLES: ReadonlySet<string> = new Set(['usage_logs_rebuild', 'usage_daily_namespace_rebuild']);
 
 /**
  * Plain MergeTree tables that are not facts: a purge's work list (`purge_rows`, small and
@@ -78,7 +89,16 @@ export function renderStatement(sql: string, target: DdlTarget): string[] {
   }
   if ((m = /^TRUNCATE TABLE\s+(?:IF EXISTS\s+)?(\w+)\s*$/i.exec(head))) return [`TRUNCATE TABLE IF EXISTS ${local(m[1]!)} ON CLUSTER ${cluster}`];
   if ((m = /^ALTER TABLE\s+(\w+)\s+([\s\S]*)$/i.exec(head))) return [`ALTER TABLE ${local(m[1]!)} ON CLUSTER ${cluster} ${m[2]}`];
-  if (/^INSERT INTO\s+\w+\s+(?:\([^)]*\)\s*)?SELECT\b/i.test(head)) return [head];
+  if ((m = /^EXCHANGE TABLES\s+(\w+)\s+AND\s+(\w+)\s*$/i.exec(head))) {
+    // The Distributed tables name their local tables, so they follow the swap.
+    return [`EXCHANGE TABLES ${local(m[1]!)} AND ${local(m[2]!)} ON CLUSTER ${cluster}`];
+  }
+  if ((m = /^DROP TABLE IF EXISTS\s+(\w+)(\s+SYNC)?\s*$/i.exec(head))) {
+    const sync = m[2] ? ' SYNC' : '';
+    const drop = (t: string) => `DROP TABLE IF EXISTS ${t} ON CLUSTER ${cluster}${sync}`;
+    return m[1]! in SHARDED_TABLES ? [drop(m[1]!), drop(local(m[1]!))] : [drop(m[1]!)];
+  }
+  if (/^INSERT INTO\s+\w+\s+(?:\([^)]*\)\s*)?(?:SETTINGS\s+[\w\s=,]+?\s+)?SELECT\b/i.test(head)) return [head];
   throw new StoreError(`cluster DDL: no cluster shape for this statement: ${head.slice(0, 80)}`);
 }
 

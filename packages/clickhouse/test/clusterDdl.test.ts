@@ -11,7 +11,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ClickHouseStore, loadMigrations, migrate } from '../src/index.ts';
-import { renderMigrationRecords, renderMigrations, renderStatement, REPLICATED_WORK_TABLES, SCHEMA_MIGRATIONS_DDL, SHARDED_TABLES } from '../src/clusterDdl.ts';
+import { REBUILD_TABLES, renderMigrationRecords, renderMigrations, renderStatement, REPLICATED_WORK_TABLES, SCHEMA_MIGRATIONS_DDL, SHARDED_TABLES } from '../src/clusterDdl.ts';
 import { openTestStore, TEST_BACKEND } from './fixtures.ts';
 
 let store: ClickHouseStore;
@@ -51,7 +51,10 @@ describe('cluster DDL from one source', () => {
     expect(renderMigrations(migrations, { kind: 'single' })).toEqual(migrations);
     const tables = await store.query<{ name: string }>({ name: 'test.tables', sql: 'SELECT name FROM system.tables WHERE database = currentDatabase()' });
     const names = new Set(tables.map((t) => t.name));
-    for (const t of created(source)) expect(names, t).toContain(t);
+    for (const t of created(source)) {
+      if (REBUILD_TABLES.has(t)) expect(names, t).not.toContain(t);
+      else expect(names, t).toContain(t);
+    }
   });
 
   it.each([...cluster, ...RUNTIME.flatMap((s) => renderStatement(s, CLUSTER))].map((s) => [s.split('\n')[0]!.slice(0, 90), s]))(
@@ -65,6 +68,7 @@ describe('cluster DDL from one source', () => {
   it('facts and rollups are sharded: a Replicated local table per shard and a Distributed table under the original name', () => {
     const sharded = Object.keys(SHARDED_TABLES);
     for (const t of sharded) {
+      if (REBUILD_TABLES.has(t)) continue;
       const localDdl = cluster.find((s) => s.startsWith(`CREATE TABLE IF NOT EXISTS ${t}_local ON CLUSTER quaylogs`));
       expect(localDdl, t).toMatch(/ENGINE = Replicated(Summing)?MergeTree\('\/clickhouse\/tables\/\{shard\}\/\{database\}\/\{table\}', '\{replica\}'/);
       expect(localDdl).not.toContain('non_replicated_deduplication_window');
@@ -79,6 +83,23 @@ describe('cluster DDL from one source', () => {
     // The backfill truncates every shard's local rollup and refills it through the Distributed tables.
     expect(cluster).toContain('TRUNCATE TABLE IF EXISTS usage_daily_namespace_local ON CLUSTER quaylogs');
     expect(cluster.find((s) => s.startsWith('INSERT INTO usage_daily_namespace'))).toMatch(/FROM usage_logs\b/);
+  });
+
+  it('a rebuild copies through the Distributed tables in the foreground, swaps the local tables and drops both copies', () => {
+    for (const [t, rebuild] of [
+      ['usage_logs', 'usage_logs_rebuild'],
+      ['usage_daily_namespace', 'usage_daily_namespace_rebuild'],
+    ] as const) {
+      expect(cluster.find((s) => s.startsWith(`CREATE TABLE IF NOT EXISTS ${rebuild}_local ON CLUSTER quaylogs`)), t).toMatch(/ReplicatedSumming|ReplicatedMergeTree/);
+      const copy = cluster.find((s) => s.startsWith(`INSERT INTO ${rebuild} `));
+      expect(copy, t).toContain('distributed_foreground_insert = 1');
+      expect(copy, t).toMatch(new RegExp(`FROM ${t}\\b`));
+      expect(cluster, t).toContain(`EXCHANGE TABLES ${t}_local AND ${rebuild}_local ON CLUSTER quaylogs`);
+      expect(cluster, t).toContain(`DROP TABLE IF EXISTS ${rebuild} ON CLUSTER quaylogs SYNC`);
+      expect(cluster, t).toContain(`DROP TABLE IF EXISTS ${rebuild}_local ON CLUSTER quaylogs SYNC`);
+      // The original table is never dropped.
+      expect(cluster.some((s) => s.startsWith(`DROP TABLE IF EXISTS ${t} `) || s.startsWith(`DROP TABLE IF EXISTS ${t}_local `)), t).toBe(false);
+    }
   });
 
   it('control-plane tables are one replica set across every node, with their version columns kept', () => {
@@ -110,13 +131,22 @@ describe('cluster DDL from one source', () => {
       reads: Record<string, string>;
     };
     rmSync(report.dir, { recursive: true, force: true });
-    // Everything but the one backfill (TRUNCATE + INSERT … SELECT, writes) was executed.
-    expect(report.skipped.map((x) => x.statement.split(' ')[0])).toEqual(['TRUNCATE', 'INSERT']);
+    // Everything but the writes (0008's backfill, the rebuilds' copies) was executed.
+    expect(report.skipped.map((x) => x.statement.split(' ')[0])).toEqual(['TRUNCATE', 'INSERT', 'INSERT', 'INSERT']);
     expect(report.ran.length + report.skipped.length).toBe(cluster.length);
     const engines = Object.fromEntries(report.tables.map((t) => [t.name, t]));
+    for (const t of REBUILD_TABLES) {
+      expect(engines[t], t).toBeUndefined();
+      expect(engines[`${t}_local`], t).toBeUndefined();
+    }
+    // The rebuilt tables are in place, in their new order, under their Keeper path as copies.
+    expect(engines.usage_logs_local?.engine_full).toContain('ORDER BY (namespace, datetime, event_key)');
+    expect(engines.usage_daily_namespace_local?.engine_full).toContain('ORDER BY (namespace, day, kind, source)');
     for (const t of Object.keys(SHARDED_TABLES)) {
+      if (REBUILD_TABLES.has(t)) continue;
+      const zkName = `${t}_rebuild` in SHARDED_TABLES ? `${t}_rebuild_local` : `${t}_local`;
       expect(engines[`${t}_local`]?.engine, t).toMatch(/^Replicated(Summing)?MergeTree$/);
-      expect(engines[`${t}_local`]?.engine_full, t).toContain(`'/clickhouse/tables/{shard}/quaylogs/${t}_local', '{replica}'`);
+      expect(engines[`${t}_local`]?.engine_full, t).toContain(`'/clickhouse/tables/{shard}/quaylogs/${zkName}', '{replica}'`);
       expect(engines[t]?.engine, t).toBe('Distributed');
       expect(report.reads[t], t).toBe('0');
     }

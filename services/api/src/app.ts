@@ -9,6 +9,7 @@ import { insertUsageLogs } from '@quaylogs/clickhouse';
 import type { QuaylogsConfig } from '@quaylogs/config';
 import { MSG_BAD_REQUEST_GENERIC, quayApiError, randomEventKey } from '@quaylogs/core';
 import { Authenticator } from './auth.ts';
+import { AccountCache } from './accountCache.ts';
 import type { LogPageCache } from './logPageCache.ts';
 import { type AppContext, type AuditWriter, baseUrl } from './context.ts';
 import { installEdgeChecks } from './edgeChecks.ts';
@@ -42,7 +43,7 @@ export interface BuildAppOptions {
   readiness?: Record<string, () => Promise<boolean>>;
   /** The clock logs pages plan their reads by (default: the system clock); it changes no answer. */
   now?: () => Date;
-  /** Cache of first /logs pages (needs the loader's log generations in Redis); none when absent. */
+  /** Cache of /logs pages, first and read ahead (needs the loader's log generations in Redis); none when absent. */
   logPageCache?: LogPageCache;
 }
 
@@ -86,6 +87,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<{ app: FastifyIns
     readiness: opts.readiness ?? {},
     now: opts.now ?? (() => new Date()),
     ...(opts.logPageCache ? { logPageCache: opts.logPageCache } : {}),
+    accounts: new AccountCache(),
   };
 
   app.setErrorHandler((err: FastifyError, req, reply) => {

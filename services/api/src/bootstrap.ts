@@ -16,6 +16,7 @@ export async function ensureBootstrapAdmin(ctx: AppContext, token: string): Prom
   if (!user || !user.superuser) {
     await putUser(ctx.store, { username: BOOTSTRAP_USER, email: user?.email ?? 'admin@quaylogs.local', superuser: true });
     await upsertAccounts(ctx.store, 'quaylogs', [{ name: BOOTSTRAP_USER, kind: 'user', email: user?.email ?? null }]);
+    ctx.accounts.forget(BOOTSTRAP_USER);
   }
   const hash = hashToken(token);
   const tokens = await listAppTokens(ctx.store, BOOTSTRAP_USER);

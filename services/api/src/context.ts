@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { ClickHouseStore } from '@quaylogs/clickhouse';
 import type { QuaylogsConfig } from '@quaylogs/config';
 import type { UsageLogRow } from '@quaylogs/core';
+import type { AccountCache } from './accountCache.ts';
 import type { Authenticator } from './auth.ts';
 import type { LogPageCache } from './logPageCache.ts';
 import type { RouteRegistry } from './routeRegistry.ts';
@@ -25,8 +26,10 @@ export interface AppContext {
   readiness: Record<string, () => Promise<boolean>>;
   /** The clock logs pages plan their reads by (see listUsageLogs). */
   now: () => Date;
-  /** First pages of /logs, kept while their namespace is unchanged (absent: no caching). */
+  /** Pages of /logs, kept while their namespace is unchanged (absent: no caching). */
   logPageCache?: LogPageCache;
+  /** Accounts behind /logs entries (avatars), looked up at most once a minute per name. */
+  accounts: AccountCache;
 }
 
 /** `scheme://host` as clients see this server (for error `type` URLs and discovery). */

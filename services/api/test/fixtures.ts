@@ -48,6 +48,7 @@ export async function startApi(env: Record<string, string> = {}, extra: Partial<
     async reset() {
       await resetStore(store);
       ctx.auth.invalidate();
+      ctx.accounts.clear();
       await ensureBootstrapAdmin(ctx, ADMIN_TOKEN);
     },
   };

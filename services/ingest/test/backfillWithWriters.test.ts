@@ -1,7 +1,10 @@
 /**
- * A migration that backfills a rollup from usage_logs (0008) applied while a loader keeps
- * storing entries: the loader pauses between batches for it (no new insert starts, the one
- * in flight finishes) and resumes after, and the new rollup equals a recount. Redis database 8.
+ * Migrations that read usage_logs to fill what the writers also fill — the backfill of a
+ * rollup (0008) and the layout rebuilds that copy usage_logs and usage_daily_namespace and
+ * swap the copies in (0010, 0011) — applied while a loader keeps storing entries: the loader
+ * pauses between batches for each (no new insert starts, the one in flight finishes) and
+ * resumes after; afterwards every entry fed is stored once and every rollup equals a
+ * recount. Redis database 8.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -73,7 +76,11 @@ describe('a backfilling migration with a loader running', () => {
       },
     });
     expect(res.applied).toContain('0008_create_usage_daily_namespace');
-    expect(steps).toEqual(['quiesce 0008_create_usage_daily_namespace', 'resume']);
+    expect(steps).toEqual([
+      'quiesce 0008_create_usage_daily_namespace', 'resume',
+      'quiesce 0010_rebuild_usage_logs', 'resume',
+      'quiesce 0011_rebuild_usage_daily_namespace', 'resume',
+    ]);
     const mark = fed;
     while (fed < mark + 2_000) await new Promise((r) => setTimeout(r, 50));
     feeding = false;
@@ -90,5 +97,12 @@ describe('a backfilling migration with a loader running', () => {
                  USING (source, namespace, day, kind) WHERE a.c != b.c) AS bad`,
     });
     expect({ n: Number(c!.n), r: Number(c!.r), bad: Number(c!.bad) }).toEqual({ n: fed, r: fed, bad: 0 });
+    // The rollups fed only by the views (before and after the swap) count every entry once too.
+    const [d] = await store.query<{ keys: string; repo: string; perf: string; kind: string }>({
+      name: 'test.recountViews',
+      sql: `SELECT uniqExact(event_key) AS keys, (SELECT sum(count) FROM usage_daily_repo) AS repo,
+              (SELECT sum(count) FROM usage_daily_performer) AS perf, (SELECT sum(count) FROM usage_daily_kind) AS kind FROM usage_logs`,
+    });
+    expect({ keys: Number(d!.keys), repo: Number(d!.repo), perf: Number(d!.perf), kind: Number(d!.kind) }).toEqual({ keys: fed, repo: fed, perf: fed, kind: fed });
   }, 180_000);
 });

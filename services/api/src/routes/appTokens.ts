@@ -236,6 +236,7 @@ export function registerAppTokenRoutes(app: FastifyInstance, ctx: AppContext): v
       }
       await putUser(ctx.store, { username: body.username, email: body.email, superuser: body.superuser ?? false });
       await upsertAccounts(ctx.store, AUDIT_SOURCE, [{ name: body.username, kind: 'user', email: body.email }]);
+      ctx.accounts.forget(body.username);
       ctx.auth.invalidate();
       return reply.code(201).send({ username: body.username, email: body.email, superuser: body.superuser ?? false });
     },

@@ -7,7 +7,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   aggregateUsageLogs,
-  findAccounts,
   type GroupBy,
   listUsageLogs,
   type LogFilter,
@@ -261,16 +260,15 @@ async function listLogs(ctx: AppContext, req: FastifyRequest, target: Target) {
   if (target.scope !== 'superuser' && window.end < window.start) throw new MessageError(400, MSG_BAD_REQUEST_GENERIC);
   const filter: LogFilter = { ...target.filter, start: queryable(window.start), end: queryable(window.end) };
   const cursor = token ? { datetime: token.datetime, eventKey: token.eventKey } : null;
-  const page =
-    cursor === null && ctx.logPageCache
-      ? await ctx.logPageCache.firstPage(ctx.store, filter, PAGE_SIZE, { now: ctx.now() })
-      : await listUsageLogs(ctx.store, filter, cursor, PAGE_SIZE, { now: ctx.now() });
+  const page = ctx.logPageCache
+    ? await ctx.logPageCache.page(ctx.store, filter, cursor, PAGE_SIZE, { now: ctx.now() })
+    : await listUsageLogs(ctx.store, filter, cursor, PAGE_SIZE, { now: ctx.now() });
   const names = new Set<string>();
   for (const row of page.rows) {
     names.add(row.performer);
     if (target.includeNamespace) names.add(row.namespace);
   }
-  const accounts = await findAccounts(ctx.store, names);
+  const accounts = await ctx.accounts.find(ctx.store, names);
   const body: Record<string, unknown> = {
     start_time: formatRfc2822(window.start),
     end_time: formatRfc2822(window.end),
