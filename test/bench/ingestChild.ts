@@ -54,6 +54,7 @@ const worker = redisForWorkers(args.redisUrl);
 const INGEST_KEYS = [
   ...ingestStreamKeys(),
   ...ingestStreamKeys().map(leaseKeyOf),
+  ...ingestStreamKeys().map((k) => `${leaseKeyOf(k)}:fence`),
   DEADLETTER_STREAM,
   LOG_GENERATIONS_KEY,
   INSERT_INTENTS_KEY,

@@ -23,7 +23,7 @@ import {
   insertSql,
   lineBatches,
   selectSql,
-  toJsonLines,
+  insertPayload,
 } from './store.ts';
 
 type ChdbModule = typeof import('chdb');
@@ -247,14 +247,16 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
 
     async insert(spec: InsertSpec): Promise<void> {
       if (spec.rows.length === 0) return;
-      await onWriter((w) => w.exec({ query: insertSql(spec.table, spec.dedupToken), values: toJsonLines(spec.rows) as unknown as Readable }));
+      await onWriter((w) =>
+        w.exec({ query: insertSql(spec.table, spec.dedupToken, spec.columns), values: insertPayload(spec.rows, spec.columns) as unknown as Readable }),
+      );
     },
 
     async insertStream(spec: StreamInsertSpec) {
       let rows = 0;
       let bytes = 0;
       for await (const batch of lineBatches(spec.source, spec.batchBytes ?? 16 * 1024 * 1024)) {
-        await onWriter((w) => w.exec({ query: insertSql(spec.table), values: batch.text as unknown as Readable }));
+        await onWriter((w) => w.exec({ query: insertSql(spec.table, undefined, spec.columns), values: batch.text as unknown as Readable }));
         rows += batch.rows;
         bytes += batch.text.length;
         spec.onProgress?.({ rows, bytes });

@@ -145,7 +145,7 @@ export async function insertUsageLogs(
   rows: readonly UsageLogRow[],
   dedupToken?: string,
 ): Promise<void> {
-  await store.insert({ table: 'usage_logs', rows, ...(dedupToken !== undefined ? { dedupToken } : {}) });
+  await store.insert({ table: 'usage_logs', rows, columns: USAGE_LOG_COLUMNS, ...(dedupToken !== undefined ? { dedupToken } : {}) });
 }
 
 /** How many entries the store holds (all sources). */
