@@ -88,8 +88,8 @@ function judgePart(
       miss: `${fmtRatio(ratio)} against ${t.text}: quaylogs must get ${factor.toFixed(2)}× faster (${fmtValue(fig.better === 'lower' ? (m.pg ?? 0) / t.min : (m.pg ?? 0) * t.min, fig.unit)} or better)`,
     };
   }
-  const v = m.quaylogs;
-  if (v === null) return { failed: 'quaylogs has no value' };
+  const v = t.kind === 'maxValue' ? (m.values?.[t.key] ?? null) : m.quaylogs;
+  if (v === null) return { failed: t.kind === 'maxValue' ? `no ${t.key} value measured` : 'quaylogs has no value' };
   let limit: number;
   let atMost: boolean;
   if (t.kind === 'minOf' || t.kind === 'maxOver') {
@@ -99,7 +99,7 @@ function judgePart(
     atMost = t.kind === 'maxOver';
   } else {
     limit = t.value;
-    atMost = t.kind === 'max';
+    atMost = t.kind !== 'min';
   }
   if (atMost ? v <= limit : v >= limit) return {};
   const by = Math.abs(v - limit);

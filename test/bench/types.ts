@@ -72,6 +72,8 @@ export type Target =
    */
   | { kind: 'minOf'; figure: FigureId; fraction: number; text: string }
   | { kind: 'maxOver'; figure: FigureId; plus: number; text: string }
+  /** One of the measurement's secondary values (`Measurement.values[key]`) must be at most this (I4's p99.9 and max). */
+  | { kind: 'maxValue'; key: string; value: number; text: string }
   /** Every one of these; the text names them all. */
   | { kind: 'all'; of: Exclude<Target, { kind: 'all' }>[]; text: string };
 
@@ -90,6 +92,8 @@ export interface Measurement {
   pgRuns?: number[];
   quaylogsRuns?: number[];
   check: AnswerCheck;
+  /** Secondary values in `unit` that targets may judge (e.g. I4's `p99.9` and `max`). */
+  values?: Record<string, number>;
   notes?: string[];
   /** Where the time goes on each side (plans, rows read), for the report of a miss. */
   profile?: { pg?: string[]; quaylogs?: string[] };

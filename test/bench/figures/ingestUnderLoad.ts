@@ -49,7 +49,15 @@ export const i4: Figure = {
   title: 'single-event HEC posts at 2,000/s under aggregates, an export and an import, p99',
   unit: 'ms',
   better: 'lower',
-  target: { kind: 'max', value: 5, text: 'p99 ≤ 5 ms (p99.9 ≤ 20 ms, none over 250 ms)' },
+  target: {
+    kind: 'all',
+    text: 'p99 ≤ 5 ms, p99.9 ≤ 20 ms, none over 250 ms',
+    of: [
+      { kind: 'max', value: 5, text: 'p99 ≤ 5 ms' },
+      { kind: 'maxValue', key: 'p99.9', value: 20, text: 'p99.9 ≤ 20 ms' },
+      { kind: 'maxValue', key: 'max', value: 250, text: 'none over 250 ms' },
+    ],
+  },
   unavailable: (opts) => ingestUnavailable(opts, ['services/ingest/src/import/index.ts', 'services/api/src/receiver/isolatedReceiver.ts']),
   async measure(ctx): Promise<Measurement> {
     const seconds = ctx.opts.rows >= 1_000_000 ? 30 : 5;
@@ -135,6 +143,7 @@ export const i4: Figure = {
         return {
           pg: null,
           quaylogs: p(99),
+          values: { 'p99.9': p(99.9), max },
           check: {
             equal: same.equal && exact,
             detail: !same.equal
