@@ -33,6 +33,8 @@ export async function startIngestServer(
 ): Promise<IngestServer> {
   const dataDir = join(scratch, `ingest-${randomBytes(4).toString('hex')}`);
   mkdirSync(dataDir, { recursive: true });
+  // Node writes a diagnostic report only into a directory that exists (--cpu-prof creates its own at exit).
+  if (process.env.BENCH_PROFILE_DIR) mkdirSync(process.env.BENCH_PROFILE_DIR, { recursive: true });
   const hecToken = `bench-hec-${randomBytes(12).toString('hex')}`;
   const child: ChildProcess = spawn(
     process.execPath,

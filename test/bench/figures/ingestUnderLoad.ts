@@ -92,6 +92,7 @@ export const i4: Figure = {
         })();
         aggLoop.catch(() => undefined); // awaited (and its failure reported) after the posts
         const exported = server.call<{ rows: number; bytes: number; seconds: number }>('export', { start: win.start.toISOString(), end: win.end.toISOString() });
+        exported.catch(() => undefined); // awaited (and its failure reported) after the posts; a stall before must not crash the run
         await server.call('importStart', { pgUrl: withDatabase(ctx.opts.pgUrl, ctx.opts.pgDatabase), source: IMPORT_SOURCE });
 
         const latencies: number[] = [];

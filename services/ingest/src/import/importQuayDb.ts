@@ -19,7 +19,7 @@
  *   every `checkpointEveryMs` and whenever the run stops). A run after a crash re-sends at
  *   most the batches after the last checkpoint; their keys make that harmless.
  */
-import type { AccountInfo, UsageLogRow } from '@quaylogs/core';
+import { type AccountInfo, toChDateTime, type UsageLogRow } from '@quaylogs/core';
 import { type ClickHouseStore, getImportCheckpoint, putImportCheckpoint } from '@quaylogs/clickhouse';
 import type { Redis } from '@quaylogs/queue';
 import type pg from 'pg';
@@ -113,7 +113,7 @@ export function secondRuns(rows: readonly UnkeyedRow[], gapS = 60): { from: stri
   const secs = [...new Set(rows.map((r) => Date.parse(`${r.datetime.slice(0, 19).replace(' ', 'T')}Z`) / 1000))].sort((a, b) => a - b);
   const from: string[] = [];
   const to: string[] = [];
-  const text = (s: number) => new Date(s * 1000).toISOString().slice(0, 19).replace('T', ' ');
+  const text = (s: number) => toChDateTime(new Date(s * 1000)).slice(0, 19);
   if (secs.length === 0) return { from, to };
   let start = secs[0]!;
   let end = start;
