@@ -192,6 +192,9 @@ async function handle(line: string): Promise<void> {
       case 'ceiling':
         send({ id: msg.id, ...(await measureInsertCeiling(store, { rows: msg.rows!, seed: msg.seed!, now: new Date(msg.now!) })) });
         break;
+      case 'inflight':
+        send({ id: msg.id, statements: store.inFlight?.() ?? [] });
+        break;
       case 'stop':
         await stop();
         send({ id: msg.id, stopped: true });

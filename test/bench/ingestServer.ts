@@ -2,9 +2,9 @@
  * Parent side of ingestChild.ts: spawns the ingest server process and talks to
  * it over line-delimited JSON on stdin/stdout.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
@@ -101,7 +101,8 @@ export async function startIngestServer(
       const timeoutMs = cmd === 'import' || cmd === 'export' || cmd === 'ceiling' || cmd === 'importStop' ? 3_600_000 : 120_000;
       const timer = setTimeout(() => {
         pending.delete(id);
-        void stallDiagnosis(child, redisUrl, process.env.BENCH_PROFILE_DIR ?? dataDir).then((diag) =>
+        if (cmd === 'inflight') return rej(new Error('no answer'));
+        void stallDiagnosis(child, redisUrl, process.env.BENCH_PROFILE_DIR ?? dataDir, inFlight).then((diag) =>
           rej(new Error(`the ingest server did not answer "${cmd}" within ${timeoutMs / 1000} s (server: ${stderr.trim().split('\n').slice(-3).join(' | ') || 'no output'}; ${diag})`)),
         );
       }, timeoutMs);
@@ -111,13 +112,14 @@ export async function startIngestServer(
       });
       child.stdin!.write(JSON.stringify({ id, cmd, ...extra }) + '\n');
     });
+  const inFlight = () => call<{ statements: unknown }>('inflight').then((r) => r.statements);
   return {
     url,
     hecToken,
     source,
     call,
     diagnostics: () => stderr.trim().split('\n').slice(-5).join(' | '),
-    diagnose: () => stallDiagnosis(child, redisUrl, process.env.BENCH_PROFILE_DIR ?? dataDir),
+    diagnose: () => stallDiagnosis(child, redisUrl, process.env.BENCH_PROFILE_DIR ?? dataDir, inFlight),
     async stop() {
       if (child.exitCode !== null) return;
       // The child answers `stop` and then exits on its own: give it time to (a SIGTERM
@@ -133,7 +135,12 @@ export async function startIngestServer(
 }
 
 /** What a stalled server looks like: the stream's pending entries per consumer, and a diagnostic report of the process. */
-async function stallDiagnosis(child: ChildProcess, redisUrl: string, reportDir: string): Promise<string> {
+async function stallDiagnosis(
+  child: ChildProcess,
+  redisUrl: string,
+  reportDir: string,
+  inFlight?: () => Promise<unknown>,
+): Promise<string> {
   const parts: string[] = [];
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
   try {
@@ -148,6 +155,20 @@ async function stallDiagnosis(child: ChildProcess, redisUrl: string, reportDir: 
     parts.push(`Redis: ${(err as Error).message}`);
   } finally {
     redis.disconnect();
+  }
+  // The statements the engine has not answered (the event loop answers this even when a caller waits forever).
+  if (inFlight) {
+    const statements = await Promise.race([inFlight().catch((e: Error) => e.message), new Promise<string>((r) => setTimeout(() => r('no answer within 5 s'), 5_000))]);
+    parts.push(`engine statements in flight: ${typeof statements === 'string' ? statements : JSON.stringify(statements)}`);
+  }
+  // Every thread's native stack (the engine's threads too), when gdb is installed.
+  if (child.exitCode === null && child.pid) {
+    const out = join(reportDir, `threads-${child.pid}-${Date.now()}.txt`);
+    const gdb = spawnSync('gdb', ['-p', String(child.pid), '-batch', '-ex', 'thread apply all bt'], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 });
+    if (!gdb.error) {
+      writeFileSync(out, `${gdb.stdout}\n${gdb.stderr}`);
+      parts.push(`native stacks of every thread ${out}`);
+    }
   }
   const before = new Set(existsSync(reportDir) ? readdirSync(reportDir) : []);
   if (child.exitCode === null && child.pid) {

@@ -63,6 +63,21 @@ export interface ClickHouseStore {
   insertStream(spec: StreamInsertSpec): Promise<{ rows: number; bytes: number }>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
+  /**
+   * The statements running or queued right now, oldest first (embedded engine: per connection).
+   * For diagnosing a stall: which statement a caller is waiting behind, and for how long.
+   */
+  inFlight?(): InFlightStatement[];
+}
+
+export interface InFlightStatement {
+  /** `writer`, `reader N` or `stream`. */
+  connection: string;
+  name: string;
+  /** running, or waiting for the statement ahead of it on the same connection. */
+  state: 'running' | 'queued';
+  /** Milliseconds since it was issued. */
+  ms: number;
 }
 
 export class StoreError extends Error {
