@@ -96,7 +96,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   // Ctrl-C / SIGTERM: dropping the scratch database ends whatever PostgreSQL work is in
   // flight, so the run unwinds through its normal teardown (store closed, scratch
   // directory removed) and then reports the interruption. Child processes see their
-  // stdin close and stop on their own. If nothing unwinds within 20 s, exit anyway.
+  // command channel close and stop on their own. If nothing unwinds within 20 s, exit anyway.
   let interrupted: NodeJS.Signals | null = null;
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted) return;

@@ -1,12 +1,13 @@
 /**
  * Parent side of ingestChild.ts: spawns the ingest server process and talks to
- * it over line-delimited JSON on stdin/stdout.
+ * it over line-delimited JSON: commands on the child's fd 3, answers on its stdout.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { ingestBacklogByStream, ingestStreamKeys } from '@quaylogs/queue';
 import { LOADER_MEMBERS_KEY } from '../../services/ingest/src/loader.ts';
@@ -49,7 +50,8 @@ export async function startIngestServer(
       '--import',
       'tsx',
       resolve(REPO_ROOT, 'test/bench/ingestChild.ts'), JSON.stringify({ dataDir, redisUrl, hecToken, source, ...extra })],
-    { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] },
+    // Commands go on fd 3, not stdin: the engine in the child must never see a stdin with data.
+    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] },
   );
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
@@ -110,7 +112,7 @@ export async function startIngestServer(
         resolve: (v) => (clearTimeout(timer), res(v as T)),
         reject: (e) => (clearTimeout(timer), rej(e)),
       });
-      child.stdin!.write(JSON.stringify({ id, cmd, ...extra }) + '\n');
+      (child.stdio[3] as Writable).write(JSON.stringify({ id, cmd, ...extra }) + '\n');
     });
   const inFlight = () => call<{ statements: unknown }>('inflight').then((r) => r.statements);
   return {

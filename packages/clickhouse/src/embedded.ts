@@ -26,6 +26,7 @@ import {
   selectSql,
   insertPayload,
 } from './store.ts';
+import { shieldStdinFromEngine } from './stdinShield.ts';
 
 type ChdbModule = typeof import('chdb');
 type ChdbConnectionModule = typeof import('chdb/connection');
@@ -135,6 +136,8 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
   // its own error to stderr ahead of ours, and the user should see one line.
   const holder = holderPid(path);
   if (holder !== null) throw new StoreLockedError(lockedMessage(path, holder));
+  // The engine would read this process's stdin as INSERT data (see stdinShield.ts).
+  shieldStdinFromEngine();
   const { chdb, conn } = await loadChdb();
   const clients: ClickHouseClient[] = [];
   const open = (): ClickHouseClient => {
