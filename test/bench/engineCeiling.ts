@@ -3,7 +3,8 @@
  *
  * - measureInsertCeiling (I0): how fast the embedded engine itself inserts `usage_logs`
  *   rows, its materialized views included, in 50,000-row batches of demo rows:
- *     payload — ready-made JSONEachRow text, the format the store inserts (the figure);
+ *     payload — ready-made JSONCompactEachRow text of usage_logs' columns, the format the store
+ *               inserts (the figure); json — the same rows as JSONEachRow objects (the former format);
  *     loader  — `insertUsageLogs` from row objects, serialisation included (the loader's call);
  *     engine  — `INSERT … SELECT` from a Memory table holding the rows: no parsing at all.
  *   Each variant inserts rows of its own seed (the tables deduplicate identical blocks).
@@ -11,7 +12,7 @@
  *   exporter's own generation code, in this process (as `quaylogs up` runs it).
  */
 import { rmSync } from 'node:fs';
-import { type ClickHouseStore, insertUsageLogs, toJsonLines } from '@quaylogs/clickhouse';
+import { type ClickHouseStore, insertPayload, insertUsageLogs, toJsonLines, USAGE_LOG_COLUMNS } from '@quaylogs/clickhouse';
 import type { UsageLogRow } from '@quaylogs/core';
 import { LocalExportStore } from '@quaylogs/delivery';
 import { demoRows } from '@quaylogs/demo';
@@ -23,6 +24,7 @@ const BATCH = 50_000;
 export interface InsertCeiling {
   rows: number;
   payloadRowsPerS: number;
+  jsonRowsPerS: number;
   loaderRowsPerS: number;
   engineRowsPerS: number;
 }
@@ -41,10 +43,17 @@ export async function measureInsertCeiling(store: ClickHouseStore, opts: { rows:
   // Warm-up: table metadata, first parts.
   for (const b of rowsOf(BATCH, opts.seed + 100, opts.now, 'i0-warm')) await insertUsageLogs(store, b);
 
-  const payloads = rowsOf(opts.rows, opts.seed, opts.now, 'i0-payload').map((b) => toJsonLines(b));
+  const payloads = rowsOf(opts.rows, opts.seed, opts.now, 'i0-payload').map((b) => insertPayload(b, USAGE_LOG_COLUMNS));
   let payloadS = 0;
-  for (const text of payloads) payloadS += await time(() => store.insertStream({ table: 'usage_logs', source: [text], batchBytes: 1 << 30 }));
+  for (const text of payloads) {
+    payloadS += await time(() => store.insertStream({ table: 'usage_logs', source: [text], batchBytes: 1 << 30, columns: USAGE_LOG_COLUMNS }));
+  }
   payloads.length = 0;
+
+  const jsonPayloads = rowsOf(opts.rows, opts.seed + 3, opts.now, 'i0-json').map((b) => toJsonLines(b));
+  let jsonS = 0;
+  for (const text of jsonPayloads) jsonS += await time(() => store.insertStream({ table: 'usage_logs', source: [text], batchBytes: 1 << 30 }));
+  jsonPayloads.length = 0;
 
   const objects = rowsOf(opts.rows, opts.seed + 1, opts.now, 'i0-loader');
   let loaderS = 0;
@@ -58,7 +67,7 @@ export async function measureInsertCeiling(store: ClickHouseStore, opts: { rows:
   );
   await store.command({ name: 'bench.i0StagingDrop', sql: 'DROP TABLE IF EXISTS i0_staging' });
 
-  return { rows: opts.rows, payloadRowsPerS: opts.rows / payloadS, loaderRowsPerS: opts.rows / loaderS, engineRowsPerS: opts.rows / engineS };
+  return { rows: opts.rows, payloadRowsPerS: opts.rows / payloadS, jsonRowsPerS: opts.rows / jsonS, loaderRowsPerS: opts.rows / loaderS, engineRowsPerS: opts.rows / engineS };
 }
 
 export async function exportOnce(store: ClickHouseStore, dir: string, start: Date, end: Date): Promise<{ rows: number; bytes: number; seconds: number }> {

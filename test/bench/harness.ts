@@ -11,7 +11,7 @@ import { loadBoth, type Subjects } from './dataset.ts';
 import { allFigures } from './figures/index.ts';
 import { createBenchDatabase, dropBenchDatabase, serverSettings, serverVersion } from './pg/database.ts';
 import { engineVersion, openBenchStore, reopenBenchStore, settleMerges } from './quaylogsStore.ts';
-import { failed, judge, notMeasured } from './report.ts';
+import { failed, judge, measuredSoFar, notMeasured } from './report.ts';
 import { type BenchContext, type BenchOptions, FIGURE_IDS, type FigureResult, NotMeasured } from './types.ts';
 
 export interface Machine {
@@ -96,7 +96,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   // Ctrl-C / SIGTERM: dropping the scratch database ends whatever PostgreSQL work is in
   // flight, so the run unwinds through its normal teardown (store closed, scratch
   // directory removed) and then reports the interruption. Child processes see their
-  // stdin close and stop on their own. If nothing unwinds within 20 s, exit anyway.
+  // command channel close and stop on their own. If nothing unwinds within 20 s, exit anyway.
   let interrupted: NodeJS.Signals | null = null;
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted) return;
@@ -160,7 +160,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       const t0 = performance.now();
       try {
         const m = await f.measure(ctx);
-        const r = judge(f, m, (performance.now() - t0) / 1000);
+        const r = judge(f, m, (performance.now() - t0) / 1000, measuredSoFar(report.results));
         report.results.push(r);
         opts.log(`${f.id}: ${r.status}${r.check ? ` — ${r.check.detail}` : ''}`);
       } catch (err) {

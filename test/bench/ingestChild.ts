@@ -8,7 +8,7 @@
  *
  * argv[2]: JSON { dataDir, redisUrl, hecToken, source, storePath?, adminToken? }
  * stdout:  `{"ready":true,"url":…}`, then one JSON line per command answered.
- * stdin:   one JSON command per line, `{"id":n,"cmd":…}`:
+ * fd 3:    one JSON command per line, `{"id":n,"cmd":…}`:
  *   count {source}           → {n}: rows of that source now queryable
  *   kinds {source}           → {kinds: {kind: n}}
  *   import {pgUrl, source}   → runs `import quay-db` into the stream: {rows, seconds, completed}
@@ -19,6 +19,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { migrate, openEmbeddedStore } from '@quaylogs/clickhouse';
@@ -54,6 +55,7 @@ const worker = redisForWorkers(args.redisUrl);
 const INGEST_KEYS = [
   ...ingestStreamKeys(),
   ...ingestStreamKeys().map(leaseKeyOf),
+  ...ingestStreamKeys().map((k) => `${leaseKeyOf(k)}:fence`),
   DEADLETTER_STREAM,
   LOG_GENERATIONS_KEY,
   INSERT_INTENTS_KEY,
@@ -191,6 +193,9 @@ async function handle(line: string): Promise<void> {
       case 'ceiling':
         send({ id: msg.id, ...(await measureInsertCeiling(store, { rows: msg.rows!, seed: msg.seed!, now: new Date(msg.now!) })) });
         break;
+      case 'inflight':
+        send({ id: msg.id, statements: store.inFlight?.() ?? [] });
+        break;
       case 'stop':
         await stop();
         send({ id: msg.id, stopped: true });
@@ -204,10 +209,11 @@ async function handle(line: string): Promise<void> {
   }
 }
 
-const rl = createInterface({ input: process.stdin });
+// Commands arrive on fd 3 (a socket the bench holds), never on stdin: see stdinShield.ts.
+const rl = createInterface({ input: new Socket({ fd: 3, readable: true, writable: false }) });
 for await (const line of rl) {
   if (line.trim()) void handle(line);
 }
-// stdin closed: the bench process is gone; shut down in order.
+// fd 3 closed: the bench process is gone; shut down in order.
 await stop();
 process.exit(0);

@@ -1,12 +1,13 @@
 /**
  * Parent side of ingestChild.ts: spawns the ingest server process and talks to
- * it over line-delimited JSON on stdin/stdout.
+ * it over line-delimited JSON: commands on the child's fd 3, answers on its stdout.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { ingestBacklogByStream, ingestStreamKeys } from '@quaylogs/queue';
 import { LOADER_MEMBERS_KEY } from '../../services/ingest/src/loader.ts';
@@ -33,6 +34,8 @@ export async function startIngestServer(
 ): Promise<IngestServer> {
   const dataDir = join(scratch, `ingest-${randomBytes(4).toString('hex')}`);
   mkdirSync(dataDir, { recursive: true });
+  // Node writes a diagnostic report only into a directory that exists (--cpu-prof creates its own at exit).
+  if (process.env.BENCH_PROFILE_DIR) mkdirSync(process.env.BENCH_PROFILE_DIR, { recursive: true });
   const hecToken = `bench-hec-${randomBytes(12).toString('hex')}`;
   const child: ChildProcess = spawn(
     process.execPath,
@@ -47,7 +50,8 @@ export async function startIngestServer(
       '--import',
       'tsx',
       resolve(REPO_ROOT, 'test/bench/ingestChild.ts'), JSON.stringify({ dataDir, redisUrl, hecToken, source, ...extra })],
-    { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] },
+    // Commands go on fd 3, not stdin: the engine in the child must never see a stdin with data.
+    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] },
   );
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
@@ -99,7 +103,8 @@ export async function startIngestServer(
       const timeoutMs = cmd === 'import' || cmd === 'export' || cmd === 'ceiling' || cmd === 'importStop' ? 3_600_000 : 120_000;
       const timer = setTimeout(() => {
         pending.delete(id);
-        void stallDiagnosis(child, redisUrl, process.env.BENCH_PROFILE_DIR ?? dataDir).then((diag) =>
+        if (cmd === 'inflight') return rej(new Error('no answer'));
+        void stallDiagnosis(child, redisUrl, process.env.BENCH_PROFILE_DIR ?? dataDir, inFlight).then((diag) =>
           rej(new Error(`the ingest server did not answer "${cmd}" within ${timeoutMs / 1000} s (server: ${stderr.trim().split('\n').slice(-3).join(' | ') || 'no output'}; ${diag})`)),
         );
       }, timeoutMs);
@@ -107,15 +112,16 @@ export async function startIngestServer(
         resolve: (v) => (clearTimeout(timer), res(v as T)),
         reject: (e) => (clearTimeout(timer), rej(e)),
       });
-      child.stdin!.write(JSON.stringify({ id, cmd, ...extra }) + '\n');
+      (child.stdio[3] as Writable).write(JSON.stringify({ id, cmd, ...extra }) + '\n');
     });
+  const inFlight = () => call<{ statements: unknown }>('inflight').then((r) => r.statements);
   return {
     url,
     hecToken,
     source,
     call,
     diagnostics: () => stderr.trim().split('\n').slice(-5).join(' | '),
-    diagnose: () => stallDiagnosis(child, redisUrl, process.env.BENCH_PROFILE_DIR ?? dataDir),
+    diagnose: () => stallDiagnosis(child, redisUrl, process.env.BENCH_PROFILE_DIR ?? dataDir, inFlight),
     async stop() {
       if (child.exitCode !== null) return;
       // The child answers `stop` and then exits on its own: give it time to (a SIGTERM
@@ -131,7 +137,12 @@ export async function startIngestServer(
 }
 
 /** What a stalled server looks like: the stream's pending entries per consumer, and a diagnostic report of the process. */
-async function stallDiagnosis(child: ChildProcess, redisUrl: string, reportDir: string): Promise<string> {
+async function stallDiagnosis(
+  child: ChildProcess,
+  redisUrl: string,
+  reportDir: string,
+  inFlight?: () => Promise<unknown>,
+): Promise<string> {
   const parts: string[] = [];
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
   try {
@@ -146,6 +157,20 @@ async function stallDiagnosis(child: ChildProcess, redisUrl: string, reportDir: 
     parts.push(`Redis: ${(err as Error).message}`);
   } finally {
     redis.disconnect();
+  }
+  // The statements the engine has not answered (the event loop answers this even when a caller waits forever).
+  if (inFlight) {
+    const statements = await Promise.race([inFlight().catch((e: Error) => e.message), new Promise<string>((r) => setTimeout(() => r('no answer within 5 s'), 5_000))]);
+    parts.push(`engine statements in flight: ${typeof statements === 'string' ? statements : JSON.stringify(statements)}`);
+  }
+  // Every thread's native stack (the engine's threads too), when gdb is installed.
+  if (child.exitCode === null && child.pid) {
+    const out = join(reportDir, `threads-${child.pid}-${Date.now()}.txt`);
+    const gdb = spawnSync('gdb', ['-p', String(child.pid), '-batch', '-ex', 'thread apply all bt'], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 });
+    if (!gdb.error) {
+      writeFileSync(out, `${gdb.stdout}\n${gdb.stderr}`);
+      parts.push(`native stacks of every thread ${out}`);
+    }
   }
   const before = new Set(existsSync(reportDir) ? readdirSync(reportDir) : []);
   if (child.exitCode === null && child.pid) {

@@ -2,7 +2,7 @@
  * Turns measurements into results (ratio, target met or missed and by how much)
  * and renders the table.
  */
-import type { Figure, FigureResult, Measurement } from './types.ts';
+import type { Figure, FigureId, FigureResult, Measurement, Target } from './types.ts';
 
 /** How many times better quaylogs is than PostgreSQL (>1: quaylogs better). */
 export function ratioOf(fig: Pick<Figure, 'better'>, m: Pick<Measurement, 'pg' | 'quaylogs'>): number | null {
@@ -24,7 +24,11 @@ export function fmtValue(v: number | null, unit: string): string {
   return `${Math.round(v).toLocaleString('en-US')} ${unit}`;
 }
 
-export function judge(fig: Figure, m: Measurement, seconds: number): FigureResult {
+/**
+ * `earlier`: the quaylogs values of the figures measured before this one in the same run,
+ * for targets relative to another figure (I1 against I0).
+ */
+export function judge(fig: Figure, m: Measurement, seconds: number, earlier: ReadonlyMap<FigureId, number> = new Map()): FigureResult {
   const ratio = ratioOf(fig, m);
   const base: FigureResult = {
     id: fig.id,
@@ -46,29 +50,60 @@ export function judge(fig: Figure, m: Measurement, seconds: number): FigureResul
   if (!m.check.equal) return { ...base, status: 'failed', reason: `answers differ: ${m.check.detail}` };
   const t = fig.target;
   if (!t) return base;
+  const parts = t.kind === 'all' ? t.of : [t];
+  const misses: string[] = [];
+  const unjudged: string[] = [];
+  for (const part of parts) {
+    const verdict = judgePart(fig, m, ratio, part, earlier);
+    if (verdict.failed) return { ...base, status: 'failed', reason: verdict.failed };
+    if (verdict.unjudged) unjudged.push(verdict.unjudged);
+    if (verdict.miss) misses.push(verdict.miss);
+  }
+  if (misses.length) return { ...base, status: 'missed', met: false, miss: misses.join('; ') };
+  if (unjudged.length) return { ...base, notes: [...(m.notes ?? []), ...unjudged] };
+  return { ...base, status: 'met', met: true };
+}
+
+/** The quaylogs value of every figure measured (met, missed or without a target) so far. */
+export function measuredSoFar(results: readonly FigureResult[]): Map<FigureId, number> {
+  const out = new Map<FigureId, number>();
+  for (const r of results) if (r.quaylogs !== null && (r.status === 'met' || r.status === 'missed' || r.status === 'measured')) out.set(r.id, r.quaylogs);
+  return out;
+}
+
+type PartVerdict = { miss?: string; failed?: string; unjudged?: string };
+
+function judgePart(
+  fig: Figure,
+  m: Measurement,
+  ratio: number | null,
+  t: Exclude<Target, { kind: 'all' }>,
+  earlier: ReadonlyMap<FigureId, number>,
+): PartVerdict {
   if (t.kind === 'ratio') {
-    if (ratio === null) return { ...base, status: 'failed', reason: 'no ratio: a side has no value' };
-    const met = ratio >= t.min;
-    if (met) return { ...base, status: 'met', met };
+    if (ratio === null) return { failed: 'no ratio: a side has no value' };
+    if (ratio >= t.min) return {};
     const factor = t.min / ratio;
     return {
-      ...base,
-      status: 'missed',
-      met,
       miss: `${fmtRatio(ratio)} against ${t.text}: quaylogs must get ${factor.toFixed(2)}× faster (${fmtValue(fig.better === 'lower' ? (m.pg ?? 0) / t.min : (m.pg ?? 0) * t.min, fig.unit)} or better)`,
     };
   }
-  const v = m.quaylogs;
-  if (v === null) return { ...base, status: 'failed', reason: 'quaylogs has no value' };
-  const met = t.kind === 'max' ? v <= t.value : v >= t.value;
-  if (met) return { ...base, status: 'met', met };
-  const by = Math.abs(v - t.value);
-  return {
-    ...base,
-    status: 'missed',
-    met,
-    miss: `${fmtValue(v, fig.unit)} against ${t.text}: off by ${fmtValue(by, fig.unit)} (${((by / t.value) * 100).toFixed(0)} %)`,
-  };
+  const v = t.kind === 'maxValue' ? (m.values?.[t.key] ?? null) : m.quaylogs;
+  if (v === null) return { failed: t.kind === 'maxValue' ? `no ${t.key} value measured` : 'quaylogs has no value' };
+  let limit: number;
+  let atMost: boolean;
+  if (t.kind === 'minOf' || t.kind === 'maxOver') {
+    const other = earlier.get(t.figure);
+    if (other === undefined) return { unjudged: `target "${t.text}" not judged: ${t.figure} was not measured in this run` };
+    limit = t.kind === 'minOf' ? other * t.fraction : other + t.plus;
+    atMost = t.kind === 'maxOver';
+  } else {
+    limit = t.value;
+    atMost = t.kind !== 'min';
+  }
+  if (atMost ? v <= limit : v >= limit) return {};
+  const by = Math.abs(v - limit);
+  return { miss: `${fmtValue(v, fig.unit)} against ${t.text} (${fmtValue(limit, fig.unit)}): off by ${fmtValue(by, fig.unit)} (${((by / limit) * 100).toFixed(0)} %)` };
 }
 
 export function notMeasured(fig: Figure, reason: string): FigureResult {

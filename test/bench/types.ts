@@ -64,7 +64,18 @@ export type Target =
   | { kind: 'ratio'; min: number; text: string }
   /** quaylogs' own value must be at most / at least this. */
   | { kind: 'max'; value: number; text: string }
-  | { kind: 'min'; value: number; text: string };
+  | { kind: 'min'; value: number; text: string }
+  /**
+   * Judged against another figure's quaylogs value in the same run: at least `fraction` of it
+   * (`min`, throughputs: I1 ≥ 80 % of I0), or at most `plus` above it (`maxOver`, latencies: P3
+   * within 3 ms of the function-level page). Unjudged when that figure was not measured.
+   */
+  | { kind: 'minOf'; figure: FigureId; fraction: number; text: string }
+  | { kind: 'maxOver'; figure: FigureId; plus: number; text: string }
+  /** One of the measurement's secondary values (`Measurement.values[key]`) must be at most this (I4's p99.9 and max). */
+  | { kind: 'maxValue'; key: string; value: number; text: string }
+  /** Every one of these; the text names them all. */
+  | { kind: 'all'; of: Exclude<Target, { kind: 'all' }>[]; text: string };
 
 export interface AnswerCheck {
   equal: boolean;
@@ -81,6 +92,8 @@ export interface Measurement {
   pgRuns?: number[];
   quaylogsRuns?: number[];
   check: AnswerCheck;
+  /** Secondary values in `unit` that targets may judge (e.g. I4's `p99.9` and `max`). */
+  values?: Record<string, number>;
   notes?: string[];
   /** Where the time goes on each side (plans, rows read), for the report of a miss. */
   profile?: { pg?: string[]; quaylogs?: string[] };

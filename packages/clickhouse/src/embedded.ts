@@ -15,6 +15,7 @@ import type { Readable } from 'node:stream';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import {
   type ClickHouseStore,
+  type InFlightStatement,
   type InsertSpec,
   type QuerySpec,
   type StreamInsertSpec,
@@ -23,8 +24,9 @@ import {
   insertSql,
   lineBatches,
   selectSql,
-  toJsonLines,
+  insertPayload,
 } from './store.ts';
+import { shieldStdinFromEngine } from './stdinShield.ts';
 
 type ChdbModule = typeof import('chdb');
 type ChdbConnectionModule = typeof import('chdb/connection');
@@ -134,6 +136,8 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
   // its own error to stderr ahead of ours, and the user should see one line.
   const holder = holderPid(path);
   if (holder !== null) throw new StoreLockedError(lockedMessage(path, holder));
+  // The engine would read this process's stdin as INSERT data (see stdinShield.ts).
+  shieldStdinFromEngine();
   const { chdb, conn } = await loadChdb();
   const clients: ClickHouseClient[] = [];
   const open = (): ClickHouseClient => {
@@ -155,8 +159,9 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
 
   // One statement at a time per connection, in order (the engine does so anyway), so that a
   // connection whose statement failed is replaced before the next statement would run on it.
-  type Lane = { client: ClickHouseClient; busy: number; tail: Promise<void> };
-  const writer: Lane = { client: open(), busy: 0, tail: Promise.resolve() };
+  type Issued = { name: string; since: number; running: boolean };
+  type Lane = { label: string; client: ClickHouseClient; busy: number; tail: Promise<void>; issued: Set<Issued> };
+  const writer: Lane = { label: 'writer', client: open(), busy: 0, tail: Promise.resolve(), issued: new Set() };
   await writer.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${opts.database}` });
   const useDb = async (c: ClickHouseClient) => c.command({ query: `USE ${opts.database}` });
   await useDb(writer.client);
@@ -164,7 +169,7 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
   for (let i = 0; i < Math.max(1, opts.readers ?? 2); i++) {
     const client = open();
     await useDb(client);
-    readers.push({ client, busy: 0, tail: Promise.resolve() });
+    readers.push({ label: `reader ${i + 1}`, client, busy: 0, tail: Promise.resolve(), issued: new Set() });
   }
   // chDB keeps a failed statement's partial output on its connection and hands it out
   // as the start of the next result there (a failed read's rows came back as the next
@@ -176,13 +181,18 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
     void old.close().catch(() => undefined);
     return client;
   };
-  const onLane = <T>(lane: Lane, run: (c: ClickHouseClient) => Promise<T>): Promise<T> => {
+  const onLane = <T>(lane: Lane, name: string, run: (c: ClickHouseClient) => Promise<T>): Promise<T> => {
+    const issued: Issued = { name, since: Date.now(), running: false };
+    lane.issued.add(issued);
     const result = lane.tail.then(async () => {
+      issued.running = true;
       try {
         return await run(lane.client);
       } catch (err) {
         if (!closed) lane.client = await fresh(lane.client).catch(() => lane.client);
         throw err;
+      } finally {
+        lane.issued.delete(issued);
       }
     });
     lane.tail = result.then(
@@ -192,8 +202,9 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
     return result;
   };
   const onReader = onLane;
-  const onWriter = <T>(run: (c: ClickHouseClient) => Promise<T>): Promise<T> => onLane(writer, run);
+  const onWriter = <T>(name: string, run: (c: ClickHouseClient) => Promise<T>): Promise<T> => onLane(writer, name, run);
   const sessions = new Set<ChdbSession>();
+  const streams = new Set<Issued>();
   let closed = false;
   const pickReader = () => readers.reduce((a, b) => (b.busy < a.busy ? b : a));
 
@@ -205,7 +216,7 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
       const r = pickReader();
       r.busy++;
       try {
-        return await onReader(r, async (client) => {
+        return await onReader(r, spec.name, async (client) => {
           const rs = await client.query({
             query: selectSql(spec, opts.queryTimeoutS),
             query_params: spec.params ?? {},
@@ -222,6 +233,8 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
       // A chDB session allows one active stream; each stream gets its own session.
       const session = new chdb.Session(path);
       sessions.add(session);
+      const issued: Issued = { name: spec.name, since: Date.now(), running: true };
+      streams.add(issued);
       try {
         await session.queryAsync(`USE ${opts.database}`);
         const st = session.queryStreamBind(selectSql(spec), spec.params ?? {}, { format: 'JSONEachRow' });
@@ -234,6 +247,7 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
           st.cancel();
         }
       } finally {
+        streams.delete(issued);
         sessions.delete(session);
         session.close();
       }
@@ -256,19 +270,21 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
 
     async command(spec: QuerySpec): Promise<void> {
       const sql = spec.settings ? selectSql({ ...spec, settings: spec.settings }) : spec.sql;
-      await onWriter((w) => w.command({ query: sql, query_params: spec.params ?? {} }));
+      await onWriter(spec.name, (w) => w.command({ query: sql, query_params: spec.params ?? {} }));
     },
 
     async insert(spec: InsertSpec): Promise<void> {
       if (spec.rows.length === 0) return;
-      await onWriter((w) => w.exec({ query: insertSql(spec.table, spec.dedupToken), values: toJsonLines(spec.rows) as unknown as Readable }));
+      await onWriter(`insert ${spec.table}`, (w) =>
+        w.exec({ query: insertSql(spec.table, spec.dedupToken, spec.columns), values: insertPayload(spec.rows, spec.columns) as unknown as Readable }),
+      );
     },
 
     async insertStream(spec: StreamInsertSpec) {
       let rows = 0;
       let bytes = 0;
       for await (const batch of lineBatches(spec.source, spec.batchBytes ?? 16 * 1024 * 1024)) {
-        await onWriter((w) => w.exec({ query: insertSql(spec.table), values: batch.text as unknown as Readable }));
+        await onWriter(`insert ${spec.table}`, (w) => w.exec({ query: insertSql(spec.table, undefined, spec.columns), values: batch.text as unknown as Readable }));
         rows += batch.rows;
         bytes += batch.text.length;
         spec.onProgress?.({ rows, bytes });
@@ -280,11 +296,21 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
       if (closed) return false;
       try {
         const r = pickReader();
-        await onReader(r, async (client) => (await client.query({ query: 'SELECT 1 AS ok', format: 'JSONEachRow' })).json());
+        await onReader(r, 'ping', async (client) => (await client.query({ query: 'SELECT 1 AS ok', format: 'JSONEachRow' })).json());
         return true;
       } catch {
         return false;
       }
+    },
+
+    inFlight() {
+      const now = Date.now();
+      const out: InFlightStatement[] = [];
+      for (const lane of [writer, ...readers]) {
+        for (const i of lane.issued) out.push({ connection: lane.label, name: i.name, state: i.running ? 'running' : 'queued', ms: now - i.since });
+      }
+      for (const i of streams) out.push({ connection: 'stream', name: i.name, state: 'running', ms: now - i.since });
+      return out.sort((a, b) => b.ms - a.ms);
     },
 
     async close() {

@@ -1,5 +1,6 @@
 export * from './store.ts';
 export { openEmbeddedStore } from './embedded.ts';
+export { engineSafeStdin, shieldStdinFromEngine } from './stdinShield.ts';
 export { openServerStore } from './server.ts';
 export { openEngineSessions, paramForChdb, placeholderTypes } from './engineSessions.ts';
 export type { EngineResult, EngineRun, EngineSessions } from './engineSessions.ts';

@@ -13,7 +13,7 @@ import {
   insertSql,
   lineBatches,
   selectSql,
-  toJsonLines,
+  insertPayload,
 } from './store.ts';
 
 export interface ServerOptions {
@@ -62,14 +62,17 @@ export async function openServerStore(opts: ServerOptions): Promise<ClickHouseSt
     },
     async insert(spec: InsertSpec): Promise<void> {
       if (spec.rows.length === 0) return;
-      const rs = await client.exec({ query: insertSql(spec.table, spec.dedupToken), values: Readable.from([toJsonLines(spec.rows)]) });
+      const rs = await client.exec({
+        query: insertSql(spec.table, spec.dedupToken, spec.columns),
+        values: Readable.from([insertPayload(spec.rows, spec.columns)]),
+      });
       rs.stream.resume();
     },
     async insertStream(spec: StreamInsertSpec) {
       let rows = 0;
       let bytes = 0;
       for await (const batch of lineBatches(spec.source, spec.batchBytes ?? 16 * 1024 * 1024)) {
-        const rs = await client.exec({ query: insertSql(spec.table), values: Readable.from([batch.text]) });
+        const rs = await client.exec({ query: insertSql(spec.table, undefined, spec.columns), values: Readable.from([batch.text]) });
         rs.stream.resume();
         rows += batch.rows;
         bytes += batch.text.length;

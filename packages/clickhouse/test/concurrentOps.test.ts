@@ -40,3 +40,17 @@ it('concurrent inserts of different shapes and concurrent reads each get their o
   const [a] = await store.query<{ n: string }>({ name: 'test.accounts', sql: "SELECT count() AS n FROM accounts FINAL WHERE source = 'concurrent'" });
   expect(Number(a!.n)).toBe(12);
 });
+
+it.skipIf(process.env.QUAYLOGS_TEST_BACKEND === 'server')('lists the statements still running or queued, by connection, and forgets them once answered', async () => {
+  const slow = (i: number) =>
+    store.query({ name: `test.slow${i}`, sql: 'SELECT sleepEachRow(0.4) FROM numbers(2) SETTINGS function_sleep_max_microseconds_per_block = 3000000' });
+  const running = [slow(1), slow(2), slow(3)];
+  await new Promise((r) => setTimeout(r, 200));
+  const seen = store.inFlight!();
+  expect(seen.map((s) => s.name).sort()).toEqual(['test.slow1', 'test.slow2', 'test.slow3']);
+  expect(seen.filter((s) => s.state === 'running').length).toBe(2); // two read connections
+  expect(seen.filter((s) => s.state === 'queued')).toHaveLength(1);
+  expect(seen.every((s) => /^reader \d$/.test(s.connection) && s.ms >= 0)).toBe(true);
+  await Promise.all(running);
+  expect(store.inFlight!()).toEqual([]);
+});

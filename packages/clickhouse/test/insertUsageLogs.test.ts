@@ -50,3 +50,11 @@ it('stores every field exactly as given, escapes and all', async () => {
   const [n] = await store.query<{ n: string }>({ name: 'test.count', sql: 'SELECT count() AS n FROM usage_logs' });
   expect(Number(n!.n)).toBe(rows.length);
 });
+
+it('refuses a column list that is not plain column names, and inserts nothing', async () => {
+  const [before] = await store.query<{ n: string }>({ name: 'test.count', sql: 'SELECT count() AS n FROM usage_logs' });
+  await expect(store.insert({ table: 'usage_logs', rows: [row(50, 'x')], columns: ['source', 'namespace) SELECT 1 --'] })).rejects.toThrow(/invalid column list/);
+  await expect(store.insert({ table: 'usage_logs', rows: [row(51, 'x')], columns: [] })).rejects.toThrow(/invalid column list/);
+  const [after] = await store.query<{ n: string }>({ name: 'test.count', sql: 'SELECT count() AS n FROM usage_logs' });
+  expect(after!.n).toBe(before!.n);
+});

@@ -2,7 +2,7 @@
  * Fills the store with generated demo logs (the same generator the benchmark
  * suite uses), streaming JSONEachRow batches so memory stays flat.
  */
-import { type ClickHouseStore, countUsageLogs, upsertAccounts } from '@quaylogs/clickhouse';
+import { type ClickHouseStore, countUsageLogs, insertPayload, upsertAccounts, USAGE_LOG_COLUMNS } from '@quaylogs/clickhouse';
 import { demoRows, demoWorld, type DemoOptions } from '@quaylogs/demo';
 
 export async function loadDemo(
@@ -14,14 +14,13 @@ export async function loadDemo(
   await upsertAccounts(store, opts.source ?? 'demo', world.accounts);
   async function* lines() {
     for (const batch of demoRows(opts, 20_000)) {
-      let text = '';
-      for (const row of batch) text += JSON.stringify(row) + '\n';
-      yield text;
+      yield insertPayload(batch, USAGE_LOG_COLUMNS);
     }
   }
   const res = await store.insertStream({
     table: 'usage_logs',
     source: lines(),
+    columns: USAGE_LOG_COLUMNS,
     batchBytes: 32 * 1024 * 1024,
     onProgress: (p) => onProgress?.(p.rows),
   });

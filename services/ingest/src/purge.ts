@@ -22,7 +22,7 @@
  * the inserts are deduplicated by token).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { ClickHouseStore } from '@quaylogs/clickhouse';
+import { chTime, type ClickHouseStore } from '@quaylogs/clickhouse';
 
 export interface PurgeSpec {
   /** Erase this performer's entries (in every namespace unless `namespace` is given). */
@@ -59,7 +59,6 @@ export const ROLLUPS: Record<string, readonly string[]> = {
   usage_daily_namespace: ['source', 'namespace', 'day', 'kind'],
 };
 
-const chTime = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
 const PURGE_ID = /^[0-9a-f-]{36}$/;
 
 function where(spec: PurgeSpec): { sql: string; params: Record<string, unknown> } {

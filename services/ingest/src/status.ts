@@ -6,6 +6,7 @@
  * Every ClickHouse read is bounded: the newest day per source comes from the small daily
  * rollup, and `usage_logs` is only read from that day on (partition and key pruning).
  */
+import { toChDateTime } from '@quaylogs/core';
 import { type ClickHouseStore, type RetentionPolicy, retentionFor } from '@quaylogs/clickhouse';
 import { DEADLETTER_STREAM, ingestBacklog, ingestStreamKeys, ownerOf, type Redis } from '@quaylogs/queue';
 import { INSERT_INTENTS_KEY, parseIntent } from './loader/insertIntents.ts';
@@ -61,8 +62,8 @@ async function sourceStatus(store: ClickHouseStore, now: Date): Promise<SourceSt
       params: {
         source,
         lastDay: last_day,
-        hourAgo: new Date(now.getTime() - 3_600_000).toISOString().replace('T', ' ').replace('Z', ''),
-        now: now.toISOString().replace('T', ' ').replace('Z', ''),
+        hourAgo: toChDateTime(new Date(now.getTime() - 3_600_000)),
+        now: toChDateTime(now),
       },
     });
     if (!r || r.last.startsWith('1970-01-01')) continue;

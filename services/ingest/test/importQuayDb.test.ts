@@ -326,6 +326,23 @@ describe('importQuayDb', () => {
     });
   });
 
+  it('gives every entry the same event key whatever the batch size (look-backs across batch edges and out-of-order ids)', async () => {
+    const keys = async () =>
+      (await store.query<{ k: string }>({ name: 'test.keys', sql: 'SELECT toString(event_key) AS k FROM usage_logs ORDER BY k' })).map((r) => r.k);
+    await run({ batchRows: 100_000 });
+    await drain();
+    const oneBatch = await keys();
+    expect(oneBatch).toHaveLength(totalRows);
+    for (const batchRows of [97, 1333]) {
+      await redis.flushdb();
+      await resetStore(store);
+      // No loader runs during run(): room for every batch in the stream.
+      await run({ batchRows, restart: true, maxBacklog: 1_000 });
+      await drain();
+      expect(await keys()).toEqual(oneBatch);
+    }
+  }, 180_000);
+
   it('a second run adds nothing: the checkpoint skips every row, and a restart from scratch is dropped by event key', async () => {
     await run();
     await drain();

@@ -69,11 +69,7 @@ function aggregateFigure(id: FigureId, title: string, target: Target, pick: (d: 
       const qlProfile = await profileStatements(ctx.storePath, rec.specs);
 
       return {
-        pg: r.pg,
-        quaylogs: r.quaylogs,
-        pgRuns: r.pgRuns,
-        quaylogsRuns: r.quaylogsRuns,
-        check: r.check,
+        ...r, // pg, quaylogs, their runs and the answer check
         notes: [q.describe, ...extraNotes],
         profile: { pg: pgPlan, quaylogs: qlProfile },
       };

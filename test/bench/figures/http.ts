@@ -43,11 +43,7 @@ export const p3: Figure = {
           comparePages(a.rows.map((x) => toSeconds(pgEntry(x, kinds))), b.logs.map(httpEntry), 'page 1 over HTTP (datetimes to the second)'),
       });
       return {
-        pg: r.pg,
-        quaylogs: r.quaylogs,
-        pgRuns: r.pgRuns,
-        quaylogsRuns: r.quaylogsRuns,
-        check: r.check,
+        ...r, // pg, quaylogs, their runs and the answer check
         notes: [
           `GET ${path} on loopback, bearer token, keep-alive`,
           "PostgreSQL column: Quay's database work for this request only (Quay's Python/HTTP layer is not running in the bench): a lower bound for Quay",

@@ -18,7 +18,7 @@ export const i3: Figure = {
   title: 'import quay-db',
   unit: 'rows/s',
   better: 'higher',
-  target: { kind: 'min', value: 300_000, text: '≥ 300,000 rows/s' },
+  target: { kind: 'minOf', figure: 'I0', fraction: 0.8, text: '≥ 80 % of I0' },
   async unavailable(opts) {
     const base = await ingestUnavailable(opts, [IMPORTER]);
     if (base) return base;

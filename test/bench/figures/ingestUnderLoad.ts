@@ -14,7 +14,7 @@ import { startIngestServer } from '../ingestServer.ts';
 import { withDatabase } from '../pg/database.ts';
 import { percentile } from '../timing.ts';
 import type { BenchContext, Figure, Measurement } from '../types.ts';
-import { eventsFor, I2_RATE, ingestUnavailable, poster, sameKinds, waitForCount } from './ingest.ts';
+import { eventsFor, I2_RATE, ingestUnavailable, openLoopPosts, poster, sameKinds, waitForCount } from './ingest.ts';
 
 const SOURCE = 'hec-i4';
 const IMPORT_SOURCE = 'i4-import';
@@ -49,7 +49,15 @@ export const i4: Figure = {
   title: 'single-event HEC posts at 2,000/s under aggregates, an export and an import, p99',
   unit: 'ms',
   better: 'lower',
-  target: { kind: 'max', value: 5, text: 'p99 ≤ 5 ms (p99.9 ≤ 20 ms, none over 250 ms)' },
+  target: {
+    kind: 'all',
+    text: 'p99 ≤ 5 ms, p99.9 ≤ 20 ms, none over 250 ms',
+    of: [
+      { kind: 'max', value: 5, text: 'p99 ≤ 5 ms' },
+      { kind: 'maxValue', key: 'p99.9', value: 20, text: 'p99.9 ≤ 20 ms' },
+      { kind: 'maxValue', key: 'max', value: 250, text: 'none over 250 ms' },
+    ],
+  },
   unavailable: (opts) => ingestUnavailable(opts, ['services/ingest/src/import/index.ts', 'services/api/src/receiver/isolatedReceiver.ts']),
   async measure(ctx): Promise<Measurement> {
     const seconds = ctx.opts.rows >= 1_000_000 ? 30 : 5;
@@ -84,42 +92,20 @@ export const i4: Figure = {
         })();
         aggLoop.catch(() => undefined); // awaited (and its failure reported) after the posts
         const exported = server.call<{ rows: number; bytes: number; seconds: number }>('export', { start: win.start.toISOString(), end: win.end.toISOString() });
+        exported.catch(() => undefined); // awaited (and its failure reported) after the posts; a stall before must not crash the run
         await server.call('importStart', { pgUrl: withDatabase(ctx.opts.pgUrl, ctx.opts.pgDatabase), source: IMPORT_SOURCE });
 
-        const latencies: number[] = [];
-        let refused = 0;
-        const why = new Map<string, number>();
-        const note = (k: string) => why.set(k, (why.get(k) ?? 0) + 1);
-        const inflight: Promise<void>[] = [];
-        const t0 = performance.now();
-        for (let i = 0; i < total; i++) {
-          const due = t0 + (i * 1000) / I2_RATE;
-          const wait = due - performance.now();
-          if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-          const start = performance.now();
-          inflight.push(
-            client.post(bodies[i]!).then(
-              (status) => {
-                latencies.push(performance.now() - start);
-                if (status !== 200) {
-                  refused++;
-                  note(`HTTP ${status}`);
-                }
-              },
-              (err: Error) => {
-                refused++;
-                note(err.message);
-              },
-            ),
-          );
-        }
-        await Promise.all(inflight);
-        const elapsed = (performance.now() - t0) / 1000;
+        // The posts' outcome is thrown only after the background load is stopped and awaited.
+        const posted = openLoopPosts(client, bodies, I2_RATE).then(
+          (r) => ({ ...r, error: null }),
+          (error: Error) => ({ latencies: [] as number[], elapsed: 0, error }),
+        );
+        const { latencies, elapsed, error: postError } = await posted;
         loading = false;
         await aggLoop;
         const imported = await server.call<{ rows: number; completed: boolean; seconds: number }>('importStop');
         const exp = await exported;
-        if (refused) throw new Error(`${refused} of ${total} single-event posts failed (${[...why].map(([k, n]) => `${n}× ${k}`).join(', ')})`);
+        if (postError) throw postError;
 
         // Every event stored once: the count of its source is exact, and so is each kind's.
         const stored = await waitForCount(server, warm.bodies.length + total, 120_000);
@@ -135,6 +121,7 @@ export const i4: Figure = {
         return {
           pg: null,
           quaylogs: p(99),
+          values: { 'p99.9': p(99.9), max },
           check: {
             equal: same.equal && exact,
             detail: !same.equal

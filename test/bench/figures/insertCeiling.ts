@@ -1,7 +1,7 @@
 /**
  * I0: the embedded engine's own insert ceiling for `usage_logs` rows with its
  * materialized views, on this machine, in the same run as the ingest figures: ready-made
- * JSONEachRow payloads (the format the store inserts) in 50,000-row batches, timed around
+ * JSONCompactEachRow payloads (the format the store inserts) in 50,000-row batches, timed around
  * the insert statements alone. The notes add the loader's call (row objects, serialisation
  * included) and `INSERT … SELECT` from a Memory table (no parsing: the engine alone).
  * Runs in a fresh ingest server process (ingestChild.ts, engineCeiling.ts).
@@ -21,7 +21,7 @@ export const i0: Figure = {
     const rows = ctx.opts.rows < 1_000_000 ? 50_000 : Math.min(500_000, Math.max(100_000, Math.round(ctx.opts.rows / 20 / 50_000) * 50_000));
     const server = await startIngestServer(ctx.scratch, ctx.opts.redisUrl, 'i0-bench');
     try {
-      const r = await server.call<{ rows: number; payloadRowsPerS: number; loaderRowsPerS: number; engineRowsPerS: number }>('ceiling', {
+      const r = await server.call<{ rows: number; payloadRowsPerS: number; jsonRowsPerS: number; loaderRowsPerS: number; engineRowsPerS: number }>('ceiling', {
         rows,
         seed: ctx.opts.seed + 7,
         now: ctx.opts.now.toISOString(),
@@ -32,7 +32,7 @@ export const i0: Figure = {
         quaylogs: r.payloadRowsPerS,
         check: { equal: true, detail: `${fmt(r.rows)} rows per variant, 50,000-row batches, views included` },
         notes: [
-          `ready-made JSONEachRow payloads ${fmt(r.payloadRowsPerS)} rows/s (the figure); the loader's insertUsageLogs from row objects ${fmt(r.loaderRowsPerS)} rows/s; INSERT … SELECT from a Memory table (no parsing) ${fmt(r.engineRowsPerS)} rows/s`,
+          `ready-made JSONCompactEachRow payloads ${fmt(r.payloadRowsPerS)} rows/s (the figure; the same rows as JSONEachRow objects ${fmt(r.jsonRowsPerS)} rows/s); the loader's insertUsageLogs from row objects ${fmt(r.loaderRowsPerS)} rows/s; INSERT … SELECT from a Memory table (no parsing) ${fmt(r.engineRowsPerS)} rows/s`,
           'one run per variant (a throughput over all batches, not a median); a fresh store, rows of the last 30 days',
         ],
       };

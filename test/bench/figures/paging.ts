@@ -80,10 +80,7 @@ export const p1: Figure = {
         check: (a, b) => comparePages(a.rows.map((x) => pgEntry(x, kinds)), b.rows.map(qlEntry), 'page 1 (uncached)'),
       });
       return {
-        pg: r.pg,
-        quaylogs: r.quaylogs,
-        pgRuns: r.pgRuns,
-        quaylogsRuns: r.quaylogsRuns,
+        ...r, // pg, quaylogs and their runs
         check: uncached.check.equal ? r.check : uncached.check,
         notes: [
           `namespace ${ctx.data.subjects.top.namespace}, 30-day window; function level (no HTTP, no avatars)`,
@@ -181,11 +178,7 @@ export const p2: Figure = {
     });
     const readAhead = await readAheadWalk(ctx, f.ql, qlCursor!);
     return {
-      pg: r.pg,
-      quaylogs: r.quaylogs,
-      pgRuns: r.pgRuns,
-      quaylogsRuns: r.quaylogsRuns,
-      check: r.check,
+      ...r, // pg, quaylogs, their runs and the answer check
       notes: [
         `only the page-${DEEP_PAGE} request is timed, given its cursor; walking pages 1–${DEEP_PAGE - 1} took ${(pgWalk.ms / 1000).toFixed(2)} s on PostgreSQL, ${(qlWalk.ms / 1000).toFixed(2)} s on quaylogs`,
         `PostgreSQL cursor: datetime <= ${pgToken?.start_index} OFFSET ${pgToken?.offset_val ?? 0} (Quay's intended offset; see pg/quayQueries.ts)`,

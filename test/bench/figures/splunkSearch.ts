@@ -96,11 +96,7 @@ export const p4: Figure = {
       await page(0);
       const repeat = await timed(() => page(0));
       return {
-        pg: r.pg,
-        quaylogs: r.quaylogs,
-        pgRuns: r.pgRuns,
-        quaylogsRuns: r.quaylogsRuns,
-        check: r.check,
+        ...r, // pg, quaylogs, their runs and the answer check
         notes: [
           `first view of a search (no counts reused) ${r.quaylogs.toFixed(1)} ms; the same search again within 10 s (the counts reused, as when paging on) ${repeat.ms.toFixed(1)} ms`,
           `namespace ${ns}, 30-day window; SPL \`${spl}\`, count 21: POST search/v2/jobs/ + GET the job + POST its results, each on a new loopback connection (splunk-sdk 2.1.0's requests)`,
@@ -153,11 +149,7 @@ export const e3: Figure = {
       const first = await timed(() => client.search(spl, { count: EXPORT_BATCH, offset: 0, earliest: isoformat(w.start), latest: isoformat(end) }));
       const rate = (ms: number) => Math.round(info.ql.rows / (ms / 1000)).toLocaleString('en-US');
       return {
-        pg: r.pg,
-        quaylogs: r.quaylogs,
-        pgRuns: r.pgRuns,
-        quaylogsRuns: r.quaylogsRuns,
-        check: r.check,
+        ...r, // pg, quaylogs, their runs and the answer check
         notes: [
           `namespace ${ns}, ${info.ql.rows.toLocaleString('en-US')} rows in ${info.ql.batches} batches of ${EXPORT_BATCH.toLocaleString('en-US')} (create + status + results each): ${rate(r.quaylogs)} rows/s via the search API, ${rate(r.pg)} rows/s for Quay's own PostgreSQL walk (${info.pg.batches} window queries)`,
           `one batch: ${(r.quaylogs / Math.max(1, info.ql.batches)).toFixed(0)} ms on average; offset 0 ${first.ms.toFixed(0)} ms, the deepest offset (${lastOffset.toLocaleString('en-US')}) ${last.ms.toFixed(0)} ms`,

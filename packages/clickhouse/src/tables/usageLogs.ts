@@ -1,7 +1,7 @@
 /**
  * The `usage_logs` table: its row schema, inserts and the paged listing.
  */
-import type { UsageLogRow } from '@quaylogs/core';
+import { toChDateTime, type UsageLogRow } from '@quaylogs/core';
 import type { ClickHouseStore, Params } from '../store.ts';
 
 export const USAGE_LOG_COLUMNS = [
@@ -78,9 +78,7 @@ export function whereFor(f: LogFilter, timeColumn = 'datetime'): { sql: string; 
 }
 
 /** `2024-06-18 18:59:13.123`: DateTime64(3) parameter text, UTC. */
-export function chTime(d: Date): string {
-  return d.toISOString().replace('T', ' ').replace('Z', '');
-}
+export const chTime: (d: Date) => string = toChDateTime;
 
 const SELECT_COLUMNS = USAGE_LOG_COLUMNS.join(', ');
 
@@ -145,7 +143,7 @@ export async function insertUsageLogs(
   rows: readonly UsageLogRow[],
   dedupToken?: string,
 ): Promise<void> {
-  await store.insert({ table: 'usage_logs', rows, ...(dedupToken !== undefined ? { dedupToken } : {}) });
+  await store.insert({ table: 'usage_logs', rows, columns: USAGE_LOG_COLUMNS, ...(dedupToken !== undefined ? { dedupToken } : {}) });
 }
 
 /** How many entries the store holds (all sources). */

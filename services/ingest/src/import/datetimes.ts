@@ -8,6 +8,8 @@
  * Fractions are truncated to milliseconds. Values outside what `DateTime64(3, 'UTC')`
  * holds (1900-01-01 … 2299-12-31) are rejected: the store could not keep them.
  */
+import { toChDateTime } from '@quaylogs/core';
+
 
 const ISO_LIKE =
   /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?(?:\s*(Z|UTC|[+-]\d{2}(?::?\d{2})?))?$/;
@@ -53,13 +55,7 @@ function offsetMinutes(zone: string | undefined): number | null {
 }
 
 /** Epoch milliseconds as `YYYY-MM-DD HH:MM:SS.mmm` (UTC). */
-export function chText(ms: number): string {
-  const d = new Date(ms);
-  return (
-    `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ` +
-    `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}`
-  );
-}
+export const chText = (ms: number): string => toChDateTime(new Date(ms));
 
 /** PostgreSQL / Python / ISO-8601 date-time text (no zone ⇒ UTC) ⇒ ClickHouse text, or null. */
 export function isoLikeToCh(text: string): string | null {

@@ -5,7 +5,7 @@
  * it never depends on how the import was cut into batches, and entries appended later
  * never change the keys of earlier ones.
  */
-import { assignContentKeys, contentKey, type UsageLogRow } from '@quaylogs/core';
+import { assignContentKeys, contentKey, toChDateTime, type UsageLogRow } from '@quaylogs/core';
 
 export type UnkeyedRow = Omit<UsageLogRow, 'event_key'>;
 
@@ -54,7 +54,7 @@ export class StreamKeyer {
   private sweep(): void {
     this.sinceSweep = 0;
     const cutoffMs = Date.parse(`${this.latest.replace(' ', 'T')}Z`) - this.windowS * 1000;
-    const cutoff = new Date(cutoffMs).toISOString().slice(0, 19).replace('T', ' ');
+    const cutoff = toChDateTime(new Date(cutoffMs)).slice(0, 19);
     for (const [second, keys] of this.seconds) {
       if (second >= cutoff) continue;
       for (const k of keys) this.counts.delete(k);

@@ -10,13 +10,16 @@
  *   ordinal counted in (table, id) order over the whole database. For each batch the
  *   importer also reads the earlier rows (lower ids, older tables) of the seconds the batch
  *   touches, through Quay's `datetime` index, so no second is ever split by a batch edge
- *   or by a resume.
+ *   or by a resume. Only seconds that earlier rows can reach are read: the importer knows
+ *   the latest second of every row before the batch (the older tables' and the resumed
+ *   table's maxima, asked once; then every batch it read), and a batch second after it has
+ *   no earlier rows. Quay's ids follow time, so that is the first seconds of a batch.
  * - Resumable: after each hand-off the last id whose rows are all in the stream is stored
  *   in ClickHouse (`import_checkpoints`, per source, database and table; written at most
  *   every `checkpointEveryMs` and whenever the run stops). A run after a crash re-sends at
  *   most the batches after the last checkpoint; their keys make that harmless.
  */
-import type { AccountInfo, UsageLogRow } from '@quaylogs/core';
+import { type AccountInfo, toChDateTime, type UsageLogRow } from '@quaylogs/core';
 import { type ClickHouseStore, getImportCheckpoint, putImportCheckpoint } from '@quaylogs/clickhouse';
 import type { Redis } from '@quaylogs/queue';
 import type pg from 'pg';
@@ -110,7 +113,7 @@ export function secondRuns(rows: readonly UnkeyedRow[], gapS = 60): { from: stri
   const secs = [...new Set(rows.map((r) => Date.parse(`${r.datetime.slice(0, 19).replace(' ', 'T')}Z`) / 1000))].sort((a, b) => a - b);
   const from: string[] = [];
   const to: string[] = [];
-  const text = (s: number) => new Date(s * 1000).toISOString().slice(0, 19).replace('T', ' ');
+  const text = (s: number) => toChDateTime(new Date(s * 1000)).slice(0, 19);
   if (secs.length === 0) return { from, to };
   let start = secs[0]!;
   let end = start;
@@ -127,6 +130,28 @@ export function secondRuns(rows: readonly UnkeyedRow[], gapS = 60): { from: stri
   from.push(text(start));
   to.push(text(end + 1));
   return { from, to };
+}
+
+/** Epoch second of a row's datetime ('YYYY-MM-DD HH:MM:SS…', UTC). */
+const secondOf = (datetime: string): number => Date.parse(`${datetime.slice(0, 19).replace(' ', 'T')}Z`) / 1000;
+
+/**
+ * The latest second of any row that comes before `table`'s rows after `fromId` in (table, id)
+ * order: the older tables' rows and this table's up to `fromId`. -Infinity when there are none.
+ * Unparseable maxima (outside what the store holds) count as +Infinity: every second is then looked up.
+ */
+async function latestEarlierSecond(client: pg.Client, table: LogTable, fromId: number, earlierTables: readonly LogTable[]): Promise<number> {
+  let latest = -Infinity;
+  const consider = (text: string | null | undefined) => {
+    if (text === null || text === undefined) return;
+    const s = secondOf(text);
+    latest = Math.max(latest, Number.isFinite(s) ? s : Infinity);
+  };
+  for (const t of earlierTables) consider((await client.query<{ m: string | null }>(`SELECT max(datetime)::text AS m FROM ${t}`)).rows[0]?.m);
+  if (fromId > 0) {
+    consider((await client.query<{ m: string | null }>(`SELECT max(datetime)::text AS m FROM ${table} WHERE id <= $1`, [fromId])).rows[0]?.m);
+  }
+  return latest;
 }
 
 export async function importQuayDb(opts: ImportQuayDbOptions): Promise<ImportQuayDbResult> {
@@ -243,6 +268,8 @@ async function importTable(
 
   let cursor = plan.fromId;
   let next = fetchBatch(cursor);
+  // The latest second of every row before the batch in hand (see the header).
+  let latestBefore = await latestEarlierSecond(ctx.lookup, table, plan.fromId, earlierTables);
   let failed = false;
   try {
     for (;;) {
@@ -268,8 +295,13 @@ async function importTable(
           batch.push(row);
         }
       }
-      const before = batch.length > 0 ? await earlierRowsOfSameSeconds(ctx, batch, table, lo, earlierTables) : [];
+      const reachable = batch.filter((r) => secondOf(r.datetime) <= latestBefore);
+      const before = reachable.length > 0 ? await earlierRowsOfSameSeconds(ctx, reachable, table, lo, earlierTables) : [];
       const keyed: UsageLogRow[] = keyAfter(before, batch);
+      for (const r of records) {
+        const s = secondOf(r.datetime);
+        latestBefore = Math.max(latestBefore, Number.isFinite(s) ? s : Infinity);
+      }
       await ctx.handOff.send(keyed, ctx.handOff.newAccounts(accounts.values()));
 
       cursor = hi;

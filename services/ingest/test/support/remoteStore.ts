@@ -38,7 +38,12 @@ export function remoteStore(port: number): ClickHouseStore {
     async insertStream(spec: StreamInsertSpec) {
       let text = '';
       for await (const c of spec.source as AsyncIterable<string | Buffer>) text += typeof c === 'string' ? c : c.toString('utf8');
-      const rows = text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as object);
+      const cols = spec.columns;
+      const rows = text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as object | unknown[])
+        .map((r) => (cols && Array.isArray(r) ? Object.fromEntries(cols.map((c, i) => [c, r[i]])) : r));
       await call<void>(port, 'insert', { table: spec.table, rows });
       return { rows: rows.length, bytes: text.length };
     },
