@@ -257,7 +257,7 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
       const r = pickReader();
       r.busy++;
       try {
-        return await onReader(r, async (client) => {
+        return await onReader(r, spec.name, async (client) => {
           const rs = await client.exec({ query: `${selectSql(spec, opts.queryTimeoutS)} FORMAT RawBLOB`, query_params: spec.params ?? {} });
           const parts: Buffer[] = [];
           for await (const chunk of rs.stream) parts.push(chunk as Buffer);

@@ -109,22 +109,6 @@ interface Cursor {
 }
 
 /**
- * When the filter fixes the namespace and that namespace's entries in the window come from
- * one source, `source` and `namespace` fix the sort key's prefix and ClickHouse reads the
- * window in (datetime, event_key) order: a page costs its own rows, however long the window.
- */
-async function singleSource(store: ClickHouseStore, filter: LogFilter): Promise<string | undefined> {
-  if (filter.source !== undefined || filter.namespace === undefined) return filter.source;
-  const rows = await store.query<{ source: string }>({
-    name: 'exports.sources',
-    sql: `SELECT DISTINCT source FROM usage_daily_namespace
-          WHERE namespace = {namespace:String} AND day >= toDate({start:DateTime64(3, 'UTC')}) AND day <= toDate({end:DateTime64(3, 'UTC')})`,
-    params: { namespace: filter.namespace, start: toChDateTime(filter.start), end: toChDateTime(filter.end) },
-  });
-  return rows.length === 1 ? rows[0]!.source : undefined;
-}
-
-/**
  * Every performer of the window rendered once, as the Node renderer renders it: the JSON
  * of the performer object (json, ndjson) or the CSV `performer,performer_is_robot` fields.
  * A performer whose text could not be spliced into the engine's output (a NUL in a CSV
@@ -189,16 +173,17 @@ const FALLBACK_ROW: UsageLogRow = {
  * keys after the cursor, two narrow columns), a second renders exactly the entries up to
  * there, each as its final bytes (exportSql.ts), read as one raw blob. Entries sharing a
  * timestamp are split across pages by `event_key`, never lost or repeated. Without a fixed
- * source and namespace the engine cannot read in order, so the window is first cut into
+ * namespace (a superuser export) the engine cannot read in order, so the window is first cut into
  * slices of about SLICE_ROWS entries from the rollups' day counts and paged slice by slice.
  * Memory is one page (and the engine's work on it); the event loop gets a turn after every
  * page, so BullMQ keeps renewing the job's lock.
  */
 export async function writeExport(opts: WriteExportOptions): Promise<{ rows: number }> {
   const fmt = formatterFor(opts.format, opts.details);
-  const source = await singleSource(opts.store, opts.filter);
-  const filter: LogFilter = source === undefined ? opts.filter : { ...opts.filter, source };
-  const inOrder = filter.source !== undefined && filter.namespace !== undefined;
+  const filter = opts.filter;
+  // usage_logs is ordered by (namespace, datetime, event_key): with the namespace fixed, the
+  // engine reads the window in key order and a page costs its own rows, however long the window.
+  const inOrder = filter.namespace !== undefined;
   const slices = inOrder ? [{ start: filter.start, end: filter.end }] : await exportSlices(opts.store, filter);
   const accounts = new AccountLoader(opts.store);
   const renderer = new EntryRenderer(accounts.map, opts.hashKind);
