@@ -95,8 +95,8 @@ export function parseHecTokens(spec: string | undefined): Map<string, string> {
 export function hecToken(req: FastifyRequest): string {
   const header = req.headers.authorization;
   if (typeof header !== 'string' || header.trim() === '') {
-    const query = req.query as Record<string, unknown> | undefined;
-    throw new HecError(query && 'token' in query ? HEC.queryStringAuthDisabled : HEC.tokenRequired);
+    const query = req.query;
+    throw new HecError(typeof query === 'object' && query !== null && 'token' in query ? HEC.queryStringAuthDisabled : HEC.tokenRequired);
   }
   const splunk = /^Splunk\s+(\S+)\s*$/i.exec(header);
   if (splunk) return splunk[1]!;

@@ -34,6 +34,11 @@ async function superuser(ctx: AppContext, req: FastifyRequest): Promise<string> 
   return p.username;
 }
 
+/** The upload's body as the octet-stream parser hands it over: the request stream itself. */
+function isReadableStream(body: unknown): body is NodeJS.ReadableStream {
+  return typeof body === 'object' && body !== null && 'pipe' in body && typeof body.pipe === 'function';
+}
+
 export function serverLoadsPlugin(deps: ServerLoadDeps): (app: FastifyInstance, ctx: AppContext) => void {
   return (app, ctx) => {
     void app.register(async (scope) => {
@@ -62,8 +67,9 @@ export function serverLoadsPlugin(deps: ServerLoadDeps): (app: FastifyInstance, 
         },
         async (req) => {
           await superuser(ctx, req);
-          const q = req.query as { source?: string; restart?: string; quay_db?: string };
-          if (!req.body || typeof (req.body as NodeJS.ReadableStream).pipe !== 'function') {
+          const q = req.query;
+          const body = req.body;
+          if (!isReadableStream(body)) {
             throw invalidRequest('Send the file as the body with Content-Type: application/octet-stream');
           }
           const dir = join(ctx.config.QUAYLOGS_DATA_DIR, 'imports');
@@ -78,7 +84,7 @@ export function serverLoadsPlugin(deps: ServerLoadDeps): (app: FastifyInstance, 
             },
           });
           try {
-            await pipeline(req.body as NodeJS.ReadableStream, cap, createWriteStream(path));
+            await pipeline(body, cap, createWriteStream(path));
             if (bytes === 0) throw invalidRequest('The body is empty: send the file to import');
             const res = await deps.importFile(path, {
               source: q.source ?? 'quay',
@@ -119,7 +125,7 @@ export function serverLoadsPlugin(deps: ServerLoadDeps): (app: FastifyInstance, 
       },
       async (req) => {
         await superuser(ctx, req);
-        const b = (req.body ?? {}) as { rows?: number; seed?: number; force?: boolean };
+        const b: { rows?: number; seed?: number; force?: boolean } = req.body ?? {};
         const res = await deps.demo({ rows: b.rows ?? 500_000, seed: b.seed ?? 42, force: b.force === true });
         if ('refused' in res) throw invalidRequest(res.refused);
         return res;
