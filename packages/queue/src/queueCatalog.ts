@@ -1,9 +1,16 @@
 /**
  * Every BullMQ queue quaylogs uses: its name, job names, payload schemas and
- * default job options. Consumers parse payloads with these schemas when they
- * take a job, not only producers.
+ * default job options, declared through `defineQueue`, the one place queues,
+ * workers and job schedulers are made:
+ *
+ * - a queue is opened with the catalog's options as BullMQ's `defaultJobOptions`
+ *   (plus the caller's overrides, once), so every `add` and every job scheduler gets
+ *   them from BullMQ and no caller merges them again;
+ * - a worker parses each job's payload with its job's schema before the handler sees
+ *   it: a payload that does not parse fails at once (`UnrecoverableError`), never retried;
+ * - every worker logs failed, stalled and error events the same way.
  */
-import { type JobsOptions, Queue } from 'bullmq';
+import { type Job, type JobsOptions, type MinimalJob, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 
@@ -61,25 +68,118 @@ export const emailDeliverySchema = z.object({
 });
 export type EmailDelivery = z.infer<typeof emailDeliverySchema>;
 
+export interface QueueLog {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface WorkerSettings {
+  concurrency: number;
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  maxStalledCount?: number;
+  /** BullMQ's custom backoff strategy (for `backoff.type` other than fixed / exponential). */
+  backoffStrategy?: (attemptsMade: number, type?: string, err?: Error, job?: MinimalJob) => number;
+  log: QueueLog;
+  /** Called when a job has failed for good (no attempt left, unrecoverable, or stalled too often). */
+  onFinalFailure?: (job: Job, err: Error) => void | Promise<void>;
+  /** Called before a job whose payload does not parse is failed (it is never retried). */
+  onInvalidPayload?: (job: Job, err: z.ZodError) => void | Promise<void>;
+}
+
+type Payloads = Record<string, z.ZodType>;
+
+/** One handler per job name, given the parsed payload. */
+export type JobHandlers<P extends Payloads> = { [K in keyof P]: (data: z.infer<P[K]>, job: Job) => Promise<unknown> };
+
+export interface QueueDefinition<P extends Payloads, O extends JobsOptions = JobsOptions> {
+  name: string;
+  /** Job names, by key. */
+  jobs: { readonly [K in keyof P]: string };
+  payload: P;
+  /** Default options of every job of the queue (BullMQ `defaultJobOptions`). */
+  options: O;
+}
+
+export interface DefinedQueue<P extends Payloads, O extends JobsOptions = JobsOptions> extends Readonly<QueueDefinition<P, O>> {
+  /** Opens the queue; `overrides` (tuning, tests) are merged over the catalog's defaults here, once. */
+  open(connection: Redis, overrides?: Partial<JobsOptions>): Queue;
+  /** Adds a job after checking its payload against the job's schema. */
+  add<K extends keyof P & string>(queue: Queue, job: K, data: z.input<P[K]>, opts?: JobsOptions): Promise<Job>;
+  /** A worker that parses each payload with its job's schema and dispatches by job name. */
+  worker(connection: Redis, handlers: JobHandlers<P>, settings: WorkerSettings): Worker;
+}
+
+/** Declares a queue: the one choke point for its queues, jobs, schedulers and workers. */
+export function defineQueue<const P extends Payloads, const O extends JobsOptions>(def: QueueDefinition<P, O>): DefinedQueue<P, O> {
+  const byName = new Map<string, keyof P & string>(Object.entries(def.jobs).map(([key, name]) => [name, key]));
+  return {
+    ...def,
+    open: (connection, overrides = {}) => new Queue(def.name, { connection, defaultJobOptions: { ...def.options, ...overrides } }),
+    add: async (queue, job, data, opts) => queue.add(def.jobs[job], def.payload[job]!.parse(data), opts),
+    worker(connection, handlers, s) {
+      const worker = new Worker(
+        def.name,
+        async (job: Job) => {
+          const key = byName.get(job.name);
+          if (key === undefined) throw new UnrecoverableError(`unknown ${def.name} job ${job.name}`);
+          const parsed = def.payload[key]!.safeParse(job.data);
+          if (!parsed.success) {
+            await s.onInvalidPayload?.(job, parsed.error);
+            throw new UnrecoverableError(`invalid ${job.name} payload: ${parsed.error.message}`);
+          }
+          // safeParse of P[key] yields z.infer<P[key]>; TypeScript cannot follow the generic index.
+          return handlers[key](parsed.data as z.infer<P[typeof key]>, job);
+        },
+        {
+          connection,
+          concurrency: s.concurrency,
+          ...(s.lockDurationMs !== undefined ? { lockDuration: s.lockDurationMs } : {}),
+          ...(s.stalledIntervalMs !== undefined ? { stalledInterval: s.stalledIntervalMs } : {}),
+          ...(s.maxStalledCount !== undefined ? { maxStalledCount: s.maxStalledCount } : {}),
+          ...(s.backoffStrategy ? { settings: { backoffStrategy: s.backoffStrategy } } : {}),
+          autorun: true,
+        },
+      );
+      worker.on('failed', (job, err) => {
+        if (!job) {
+          s.log.error({ queue: def.name, err }, 'job failed');
+          return;
+        }
+        const final = job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError' || /stalled/i.test(err.message);
+        s.log.warn({ queue: def.name, job: job.id, name: job.name, attempts: job.attemptsMade, final, error: err.message }, 'job failed');
+        if (final && s.onFinalFailure) {
+          void Promise.resolve(s.onFinalFailure(job, err)).catch((e: unknown) =>
+            s.log.error({ queue: def.name, job: job.id, err: e }, 'settling a failed job failed'),
+          );
+        }
+      });
+      worker.on('stalled', (jobId) => s.log.warn({ queue: def.name, job: jobId }, 'job stalled (its worker stopped); it will run again'));
+      worker.on('error', (err) => s.log.error({ queue: def.name, err }, 'worker error'));
+      return worker;
+    },
+  };
+}
+
 export const QUEUES = {
   /** One job scheduler per polled Quay source. */
-  poll: {
+  poll: defineQueue({
     name: 'poll-quay',
     jobs: { poll: 'poll' },
-    payload: z.object({ source: z.string().min(1) }),
+    payload: { poll: z.object({ source: z.string().min(1) }) },
     options: {
       attempts: 5,
       backoff: { type: 'exponential', delay: 5_000 },
       removeOnComplete: { count: 1_000 },
       removeOnFail: { count: 5_000 },
-    } satisfies JobsOptions,
-  },
+    },
+  }),
   /**
    * Quay's exportlogs: one `generate` job per export (jobId = export_id), the fires of
    * scheduled exports (job schedulers `export-schedule-<id>`), and the file cleanup.
    * Attempts are generation attempts (Quay: 3); delivery retries live in their own queue.
    */
-  exportlogs: {
+  exportlogs: defineQueue({
     name: 'exportlogs',
     jobs: { generate: 'generate', scheduled: 'scheduled', cleanup: 'cleanup' },
     payload: {
@@ -92,13 +192,13 @@ export const QUEUES = {
       backoff: { type: 'exponential', delay: 10_000 },
       removeOnComplete: { count: 10_000 },
       removeOnFail: { count: 10_000 },
-    } satisfies JobsOptions,
-  },
+    },
+  }),
   /**
    * Deliveries of finished exports, one job per channel (jobId `<export_id>-callback`,
    * `<export_id>-email`), retried apart from generation and from each other.
    */
-  exportDeliveries: {
+  exportDeliveries: defineQueue({
     name: 'export-deliveries',
     jobs: { callback: 'deliver-callback', email: 'deliver-email' },
     payload: {
@@ -110,19 +210,18 @@ export const QUEUES = {
       backoff: { type: 'exponential', delay: 30_000 },
       removeOnComplete: { count: 10_000 },
       removeOnFail: { count: 10_000 },
-    } satisfies JobsOptions,
-  },
-} as const;
+    },
+  }),
+};
 
-/** The exportlogs queue for a producer (the API) or the exporter. */
-export function openExportQueue(connection: Redis): Queue {
-  return new Queue(QUEUES.exportlogs.name, { connection });
+/** The exportlogs queue for a producer (the API) or the exporter; `overrides` tune its jobs' options. */
+export function openExportQueue(connection: Redis, overrides?: Partial<JobsOptions>): Queue {
+  return QUEUES.exportlogs.open(connection, overrides);
 }
 
 /** Submits an export's generation; a second submit of the same export_id is ignored by BullMQ. */
-export async function submitExportJob(queue: Queue, spec: ExportSpec, options: Partial<JobsOptions> = {}): Promise<void> {
-  const payload = exportSpecSchema.parse(spec);
-  await queue.add(QUEUES.exportlogs.jobs.generate, payload, { ...QUEUES.exportlogs.options, ...options, jobId: payload.export_id });
+export async function submitExportJob(queue: Queue, spec: ExportSpec): Promise<void> {
+  await QUEUES.exportlogs.add(queue, 'generate', spec, { jobId: spec.export_id });
 }
 
 /** The stable id of a scheduled export's job scheduler. */
@@ -135,16 +234,8 @@ export async function upsertExportScheduler(queue: Queue, schedule: { schedule_i
   await queue.upsertJobScheduler(
     exportSchedulerId(schedule.schedule_id),
     { pattern: schedule.pattern, tz: 'UTC' },
-    {
-      name: QUEUES.exportlogs.jobs.scheduled,
-      data: { schedule_id: schedule.schedule_id } satisfies ScheduledFire,
-      opts: {
-        attempts: QUEUES.exportlogs.options.attempts,
-        backoff: QUEUES.exportlogs.options.backoff,
-        removeOnComplete: QUEUES.exportlogs.options.removeOnComplete,
-        removeOnFail: QUEUES.exportlogs.options.removeOnFail,
-      },
-    },
+    // The job options are the queue's defaults (BullMQ applies them to every fire).
+    { name: QUEUES.exportlogs.jobs.scheduled, data: scheduledFireSchema.parse({ schedule_id: schedule.schedule_id }) },
   );
 }
 

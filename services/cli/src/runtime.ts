@@ -47,7 +47,6 @@ import {
   startLoader,
   startPoller,
 } from '@quaylogs/ingest';
-import { Queue } from 'bullmq';
 import {
   appendIngestBatch,
   bumpLogGenerations,
@@ -184,7 +183,7 @@ export async function startRoles(opts: {
     metrics.gaugeFromScrape('quaylogs_ingest_dead_letters', 'Entries the loader could not store', [], async () => [
       { value: await producer.xlen(DEADLETTER_STREAM) },
     ]);
-    const queues = [QUEUES.poll.name, QUEUES.exportlogs.name, QUEUES.exportDeliveries.name].map((name) => new Queue(name, { connection: producer }));
+    const queues = [QUEUES.poll, QUEUES.exportlogs, QUEUES.exportDeliveries].map((q) => q.open(producer));
     metrics.gaugeFromScrape('quaylogs_queue_jobs', 'BullMQ jobs by queue and state (failed = the bounded dead-letter set)', ['queue', 'state'], async () => {
       const out: { labels: Record<string, string>; value: number }[] = [];
       for (const q of queues) {

@@ -28,7 +28,7 @@ import {
   exportSchedulerId,
   QUEUES,
   removeExportScheduler,
-  scheduledFireSchema,
+  type ScheduledFire,
   submitExportJob,
   upsertExportScheduler,
 } from '@quaylogs/queue';
@@ -114,7 +114,7 @@ async function submitPeriod(ctx: ExporterContext, s: ScheduleRecord, p: Period, 
       ),
     );
   }
-  await submitExportJob(ctx.exportsQueue, spec, ctx.tuning.generateJobOptions);
+  await submitExportJob(ctx.exportsQueue, spec);
   await recordScheduleRun(ctx.store, { schedule_id: s.schedule_id, window_start: p.start, window_end: p.end, export_id: exportId, fired_at: firedAt });
   return exportId;
 }
@@ -125,8 +125,7 @@ function fireTime(job: Job, fireAt: number | undefined): Date {
   return new Date(fireAt ?? planned ?? job.timestamp + (job.opts.delay ?? 0));
 }
 
-export async function runScheduledFire(ctx: ExporterContext, job: Job): Promise<string[]> {
-  const fire = scheduledFireSchema.parse(job.data);
+export async function runScheduledFire(ctx: ExporterContext, fire: ScheduledFire, job: Job): Promise<string[]> {
   const log = jobLog(ctx, { job: job.id, schedule_id: fire.schedule_id });
   const schedule = await getSchedule(ctx.store, fire.schedule_id);
   if (!schedule) {

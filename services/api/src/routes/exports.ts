@@ -100,7 +100,7 @@ function hostOf(url: string): string {
 
 export function exportsPlugin(deps: ExportsPluginDeps) {
   return async (app: FastifyInstance, ctx: AppContext): Promise<void> => {
-    const queue: Queue = openExportQueue(deps.redis);
+    const queue: Queue = openExportQueue(deps.redis, deps.generateJobOptions);
     app.addHook('onClose', async () => {
       await closeBullmq(queue);
     });
@@ -243,7 +243,6 @@ export function exportsPlugin(deps: ExportsPluginDeps) {
               requested_by: p.username,
               schedule_id: null,
             },
-            deps.generateJobOptions,
           ),
         );
       } catch (err) {
