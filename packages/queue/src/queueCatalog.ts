@@ -12,6 +12,7 @@
  */
 import { type Job, type JobsOptions, type MinimalJob, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { ExportRequest } from '@quaylogs/core';
 import { z } from 'zod';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -19,7 +20,7 @@ const exportId = z.string().regex(UUID, 'export_id must be a UUID');
 const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO-8601 time');
 const exportOutcome = z.enum(['success', 'failed', 'timedout', 'invalidrequest']);
 
-/** What one export covers and where it goes: the `generate` job's payload. */
+/** What one export covers and where it goes: the `generate` job's payload (an ExportRequest on the wire). */
 export const exportSpecSchema = z.object({
   export_id: exportId,
   namespace: z.string().min(1),
@@ -39,6 +40,48 @@ export const exportSpecSchema = z.object({
   schedule_id: z.string().min(1).nullable(),
 });
 export type ExportSpec = z.infer<typeof exportSpecSchema>;
+
+const orNull = (s: string): string | null => (s === '' ? null : s);
+
+/** An export request as the generation job's payload. */
+export function exportSpecOf(r: ExportRequest): ExportSpec {
+  return {
+    export_id: r.export_id,
+    namespace: r.namespace,
+    repository: orNull(r.repository),
+    start: r.window_start.toISOString(),
+    end: r.window_end.toISOString(),
+    kinds: r.kinds,
+    exclude_kinds: r.exclude_kinds,
+    performer: orNull(r.performer),
+    format: r.format,
+    compress: r.compress === 'gzip' ? 'gzip' : null,
+    callback_url: orNull(r.callback_url),
+    callback_email: orNull(r.callback_email),
+    requested_by: r.requested_by,
+    schedule_id: orNull(r.schedule_id),
+  };
+}
+
+/** The export request a generation job's payload carries. */
+export function exportRequestOf(spec: ExportSpec): ExportRequest {
+  return {
+    export_id: spec.export_id,
+    namespace: spec.namespace,
+    repository: spec.repository ?? '',
+    requested_by: spec.requested_by,
+    schedule_id: spec.schedule_id ?? '',
+    window_start: new Date(spec.start),
+    window_end: new Date(spec.end),
+    kinds: spec.kinds,
+    exclude_kinds: spec.exclude_kinds,
+    performer: spec.performer ?? '',
+    format: spec.format,
+    compress: spec.compress ?? '',
+    callback_url: spec.callback_url ?? '',
+    callback_email: spec.callback_email ?? '',
+  };
+}
 
 /** A scheduler fire; `fire_at` (ms) overrides the job's own scheduled time. */
 export const scheduledFireSchema = z.object({ schedule_id: z.string().min(1), fire_at: z.number().int().positive().optional() });
@@ -220,8 +263,8 @@ export function openExportQueue(connection: Redis, overrides?: Partial<JobsOptio
 }
 
 /** Submits an export's generation; a second submit of the same export_id is ignored by BullMQ. */
-export async function submitExportJob(queue: Queue, spec: ExportSpec): Promise<void> {
-  await QUEUES.exportlogs.add(queue, 'generate', spec, { jobId: spec.export_id });
+export async function submitExportJob(queue: Queue, request: ExportRequest): Promise<void> {
+  await QUEUES.exportlogs.add(queue, 'generate', exportSpecOf(request), { jobId: request.export_id });
 }
 
 /** The stable id of a scheduled export's job scheduler. */

@@ -6,7 +6,8 @@
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { Job, Queue, Worker } from 'bullmq';
-import { type CallbackDelivery, closeBullmq, QUEUES, type Redis, redisForWorkers } from '../src/index.ts';
+import type { ExportRequest } from '@quaylogs/core';
+import { type CallbackDelivery, closeBullmq, exportRequestOf, exportSpecOf, exportSpecSchema, QUEUES, type Redis, redisForWorkers } from '../src/index.ts';
 
 const redis: Redis = redisForWorkers(`${process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379'}/12`);
 const open: (Queue | Worker)[] = [];
@@ -88,4 +89,30 @@ it('a producer cannot add a payload its job schema refuses', async () => {
   open.push(queue);
   await expect(QUEUES.exportDeliveries.add(queue, 'callback', { ...callback, export_id: 'nope' })).rejects.toThrow(/export_id must be a UUID/);
   expect(await queue.count()).toBe(0);
+});
+
+it('an export request crosses the generate queue unchanged, absent values included', () => {
+  const full: ExportRequest = {
+    export_id: EXPORT_ID,
+    namespace: 'acme',
+    repository: 'web',
+    requested_by: 'alice',
+    schedule_id: 'sched-1',
+    window_start: new Date('2025-06-01T00:00:00Z'),
+    window_end: new Date('2025-06-02T00:00:00Z'),
+    kinds: ['pull_repo'],
+    exclude_kinds: ['login_success'],
+    performer: 'bob',
+    format: 'csv',
+    compress: 'gzip',
+    callback_url: 'https://hooks.example.com/quay',
+    callback_email: 'ops@example.com',
+  };
+  const bare: ExportRequest = { ...full, repository: '', schedule_id: '', kinds: [], exclude_kinds: [], performer: '', compress: '', callback_url: '', callback_email: '' };
+  for (const r of [full, bare]) {
+    const spec = exportSpecOf(r);
+    expect(exportSpecSchema.parse(spec)).toEqual(spec);
+    expect(exportRequestOf(spec)).toEqual(r);
+  }
+  expect(exportSpecOf(bare)).toMatchObject({ repository: null, performer: null, compress: null, callback_url: null, callback_email: null, schedule_id: null });
 });

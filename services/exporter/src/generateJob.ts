@@ -12,32 +12,14 @@ import {
   queuedExport,
 } from '@quaylogs/clickhouse';
 import { exportFileId, signDownloadUrl } from '@quaylogs/delivery';
-import { type ExportSpec, exportSpecSchema } from '@quaylogs/queue';
+import { exportRequestOf, type ExportSpec, exportSpecSchema } from '@quaylogs/queue';
 import { type ExporterContext, jobLog } from './context.ts';
 import { enqueueDeliveries } from './deliveryJobs.ts';
 import { GenerationTimeout, writeExport } from './exportWriter.ts';
 
 /** The exports row of a spec that has none yet (scheduled exports write it themselves). */
 export function recordFromSpec(spec: ExportSpec, now = new Date()): ExportRecord {
-  return queuedExport(
-    {
-      export_id: spec.export_id,
-      namespace: spec.namespace,
-      repository: spec.repository ?? '',
-      requested_by: spec.requested_by,
-      schedule_id: spec.schedule_id ?? '',
-      window_start: new Date(spec.start),
-      window_end: new Date(spec.end),
-      kinds: spec.kinds,
-      exclude_kinds: spec.exclude_kinds,
-      performer: spec.performer ?? '',
-      format: spec.format,
-      compress: spec.compress ?? '',
-      callback_url: spec.callback_url ?? '',
-      callback_email: spec.callback_email ?? '',
-    },
-    now,
-  );
+  return queuedExport(exportRequestOf(spec), now);
 }
 
 /** Exactly what `/logs` reads for the same request (docs/compatibility.md), over the export's window. */

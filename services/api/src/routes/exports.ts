@@ -18,7 +18,7 @@ import {
   queuedExport,
   repositoryExists,
 } from '@quaylogs/clickhouse';
-import { formatRfc2822, resolveLogWindow, SERVICE_LEVEL_LOG_KINDS, toChDateTime, NO_EXTENDED_FIELDS } from '@quaylogs/core';
+import { formatRfc2822, resolveLogWindow, toChDateTime, NO_EXTENDED_FIELDS } from '@quaylogs/core';
 import {
   AllowList,
   checkDownloadLink,
@@ -43,7 +43,7 @@ import type { AppContext } from '../context.ts';
 import { ApiError, forbidden, invalidRequest, MessageError, notFound, unauthenticated } from '../httpErrors.ts';
 import { canAdminNamespace, canAdminRepository, type Principal } from '../principal.ts';
 import { pathParams, type RequestOf, stringQuery } from '../routeRegistry.ts';
-import { checkWindowStorable, type ExportBody, extensionOptions, FORMATS, parseBody, type Scope } from './exportRequest.ts';
+import { checkWindowStorable, type ExportBody, exportRequestFromBody, extensionOptions, FORMATS, parseBody, type Scope } from './exportRequest.ts';
 import { registerScheduleRoutes } from './exportSchedules.ts';
 
 export interface ExportsPluginDeps {
@@ -206,45 +206,18 @@ export function exportsPlugin(deps: ExportsPluginDeps) {
       }
       const exportId = randomUUID();
       const { options, window } = target;
-      const record = queuedExport({
-        export_id: exportId,
+      const request = exportRequestFromBody(body, options, {
+        exportId,
+        scope,
         namespace,
-        repository: target.repository ?? '',
-        requested_by: p.username,
-        schedule_id: '',
-        window_start: window.start,
-        window_end: window.end,
-        kinds: options.kinds,
-        exclude_kinds: scope === 'user' ? [...SERVICE_LEVEL_LOG_KINDS] : [],
-        performer: options.performer ?? '',
-        format: options.format,
-        compress: options.compress ?? '',
-        callback_url: body.callback_url || '',
-        callback_email: body.callback_email || '',
+        repository: target.repository,
+        requestedBy: p.username,
+        window,
       });
+      const record = queuedExport(request);
       await putExport(ctx.store, record);
       try {
-        await withTimeout(
-          submitExportJob(
-            queue,
-            {
-              export_id: exportId,
-              namespace,
-              repository: target.repository,
-              start: window.start.toISOString(),
-              end: window.end.toISOString(),
-              kinds: record.kinds,
-              exclude_kinds: record.exclude_kinds,
-              performer: options.performer,
-              format: options.format,
-              compress: options.compress,
-              callback_url: body.callback_url || null,
-              callback_email: body.callback_email || null,
-              requested_by: p.username,
-              schedule_id: null,
-            },
-          ),
-        );
+        await withTimeout(submitExportJob(queue, request));
       } catch (err) {
         req.log.error({ err, export_id: exportId }, 'export could not be queued');
         await putExport(ctx.store, { ...record, status: 'failed', outcome: 'failed', last_error: 'could not be queued', updated: new Date() });
