@@ -7,7 +7,7 @@
  * field, before anything is written — no store can keep such text, so accepting
  * it would only fail later (a 500, a dead-lettered entry).
  *
- * The HEC receiver meets the same checks per event (hecEventChecks.ts), answered
+ * The HEC receiver meets the same checks per event (services/ingest/src/hec/eventRows.ts), answered
  * in Splunk's format with the event number.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
