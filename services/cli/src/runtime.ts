@@ -37,6 +37,7 @@ import {
   countDeadLetters,
   ImportError,
   importFile,
+  importQuayDb,
   ingestStatus,
   listDeadLetters,
   loadSourcesConfig,
@@ -254,6 +255,10 @@ export async function startRoles(opts: {
           refusal: ImportError,
           maxUploadBytes: 64 * 1024 ** 3,
           importFile: (path, o) => importFile({ path, redis: producer, store, ...o }),
+          importQuayDb: async (o) => {
+            const res = await importQuayDb({ ...o, redis: producer, store });
+            return { rows: res.rows, completed: res.completed };
+          },
           demo: async (o) => {
             if (!o.force && !(await storeIsEmpty(store))) return { refused: 'The store already holds logs; send force: true to add demo rows anyway' };
             return loadDemo(store, { rows: o.rows, seed: o.seed });

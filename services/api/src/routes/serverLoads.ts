@@ -20,8 +20,9 @@ import { ApiError, forbidden, invalidRequest, unauthenticated } from '../httpErr
 
 export interface ServerLoadDeps {
   importFile(path: string, opts: { source: string; restart: boolean; quayDbUrl?: string }): Promise<{ rows: number; completed: boolean }>;
+  importQuayDb(opts: { pgUrl: string; source: string; restart: boolean; batchRows: number }): Promise<{ rows: number; completed: boolean }>;
   demo(opts: { rows: number; seed: number; force: boolean }): Promise<{ rows: number; accounts: number } | { refused: string }>;
-  /** Errors of this class are the caller's (a malformed file): answered 400 with their message. */
+  /** Errors of this class are the caller's (a malformed file, a database that is not Quay's): answered 400 with their message. */
   refusal: new (...args: never[]) => Error;
   /** Largest upload accepted, in bytes. */
   maxUploadBytes: number;
@@ -101,6 +102,43 @@ export function serverLoadsPlugin(deps: ServerLoadDeps): (app: FastifyInstance, 
         },
       );
     });
+
+    ctx.registry.define(
+      app,
+      {
+        method: 'POST',
+        url: '/api/v1/superuser/import/quay-db',
+        operationId: 'importQuayDb',
+        tag: 'quaylogs',
+        extension: true,
+        description:
+          "Imports Quay's logentry3 (and legacy logentry2/logentry) tables from its PostgreSQL database through the ingest " +
+          'stream: every entry exactly once; resumable from its checkpoint. Answers when the import has handed everything off.',
+        scope: 'super:user',
+        body: {
+          type: 'object',
+          required: ['quay_db'],
+          additionalProperties: false,
+          properties: {
+            quay_db: { type: 'string', minLength: 1, maxLength: 2000, description: "Quay's PostgreSQL URL (a read replica is best)" },
+            source: { type: 'string', minLength: 1, maxLength: 63, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'Source of the entries (default quay)' },
+            restart: { type: 'boolean', description: 'Ignore the checkpoint and read from the first id' },
+            batch_rows: { type: 'integer', minimum: 1, maximum: 100_000, description: 'Rows per batch (default 5000)' },
+          },
+        },
+        bodyName: 'ImportQuayDb',
+      },
+      async (req) => {
+        await superuser(ctx, req);
+        const b = req.body;
+        try {
+          return await deps.importQuayDb({ pgUrl: b.quay_db, source: b.source ?? 'quay', restart: b.restart === true, batchRows: b.batch_rows ?? 5_000 });
+        } catch (err) {
+          if (err instanceof deps.refusal) throw invalidRequest(err.message);
+          throw err;
+        }
+      },
+    );
 
     ctx.registry.define(
       app,
