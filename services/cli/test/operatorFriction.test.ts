@@ -245,10 +245,12 @@ describe('the operator\'s first hour', () => {
     const imported = await start(['import', 'file', ndjson, '--source', 'archive'], noPort).done;
     expect(imported.code, imported.stderr).toBe(0);
     expect(imported.stderr).toContain('done: 3 entries handed off to its loader');
-    const importedRows = async () => {
-      const r = await start(['sql', "SELECT count() AS n FROM usage_logs WHERE source = 'archive' AND namespace = 'imported'", '--json'], noPort).done;
+    /** Entries of a source and namespace, counted through the running server. */
+    const storedRows = async (source: string, namespace: string) => {
+      const r = await start(['sql', `SELECT count() AS n FROM usage_logs WHERE source = '${source}' AND namespace = '${namespace}'`, '--json'], noPort).done;
       return Number((JSON.parse(r.stdout) as { n: string }).n);
     };
+    const importedRows = () => storedRows('archive', 'imported');
     expect(await until(async () => (await importedRows()) === 3)).toBe(true);
     const again = await start(['import', 'file', ndjson, '--source', 'archive', '--restart'], noPort).done;
     expect(again.code, again.stderr).toBe(0);
@@ -274,11 +276,7 @@ describe('the operator\'s first hour', () => {
       const fromDb = await start(['import', 'quay-db', quay.url, '--source', 'quaydb'], noPort).done;
       expect(fromDb.code, fromDb.stderr).toBe(0);
       expect(fromDb.stderr).toContain('done: 4 entries handed off to its loader');
-      const dbRows = async () => {
-        const r = await start(['sql', "SELECT count() AS n FROM usage_logs WHERE source = 'quaydb' AND namespace = 'erin'", '--json'], noPort).done;
-        return Number((JSON.parse(r.stdout) as { n: string }).n);
-      };
-      expect(await until(async () => (await dbRows()) === 4)).toBe(true);
+      expect(await until(async () => (await storedRows('quaydb', 'erin')) === 4)).toBe(true);
       // A database that is not Quay's is the caller's mistake: a 4xx naming it, the command exits 1.
       const notQuay = await start(['import', 'quay-db', quay.url.replace(/\/[^/]+$/, '/postgres'), '--source', 'quaydb'], noPort).done;
       expect(notQuay.code).toBe(1);
