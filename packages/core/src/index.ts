@@ -7,3 +7,4 @@ export * from './quayErrors.ts';
 export * from './quayLog.ts';
 export * from './eventKey.ts';
 export * from './unicode.ts';
+export * from './exportRequest.ts';

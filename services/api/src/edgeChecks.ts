@@ -7,7 +7,7 @@
  * field, before anything is written — no store can keep such text, so accepting
  * it would only fail later (a 500, a dead-lettered entry).
  *
- * The HEC receiver meets the same checks per event (hecEventChecks.ts), answered
+ * The HEC receiver meets the same checks per event (services/ingest/src/hec/eventRows.ts), answered
  * in Splunk's format with the event number.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -104,8 +104,11 @@ export function installEdgeChecks(app: FastifyInstance): void {
   });
   app.addHook('preValidation', async (req) => {
     // `/organization//exportlogs` matches with an empty name: never a namespace.
-    for (const [name, value] of Object.entries((req.params ?? {}) as Record<string, unknown>)) {
-      if (value === '') throw new BadInputError(`path parameter ${name} is empty`);
+    const params: unknown = req.params;
+    if (typeof params === 'object' && params !== null) {
+      for (const [name, value] of Object.entries(params)) {
+        if (value === '') throw new BadInputError(`path parameter ${name} is empty`);
+      }
     }
     const problem = jsonBodyProblem(req.body);
     if (problem) throw new BadInputError(problem);

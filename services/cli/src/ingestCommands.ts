@@ -3,7 +3,8 @@
  *
  * Imports hand rows to the ingest stream like every other source; the command
  * runs a loader of its own so the rows land even when no server is running. While a
- * running `up` holds the embedded store, `import file` sends the file to it instead.
+ * running `up` holds the embedded store, `import file` sends the file to it instead, and
+ * `import quay-db` asks it to read Quay's database.
  */
 import { createReadStream, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -113,8 +114,26 @@ export async function runImportQuayDb(
   pgUrl: string,
   opts: ImportCommon & { batchRows: number },
 ): Promise<void> {
-  await withImportRuntime(cfg, open, (redis, store, signal, onProgress) =>
-    importQuayDb({ pgUrl, redis, store, source: opts.source, batchRows: opts.batchRows, restart: opts.restart, signal, onProgress }),
+  await withImportRuntime(
+    cfg,
+    open,
+    (redis, store, signal, onProgress) =>
+      importQuayDb({ pgUrl, redis, store, source: opts.source, batchRows: opts.batchRows, restart: opts.restart, signal, onProgress }),
+    // `up` holds the embedded store: it reads Quay's database; its loader stores the entries.
+    async () => {
+      process.stderr.write(`importing through the running quaylogs at ${serverUrl(cfg, {})}…
+`);
+      const res = (await callServer(
+        cfg,
+        'POST',
+        '/api/v1/superuser/import/quay-db',
+        {},
+        { quay_db: pgUrl, source: opts.source, restart: opts.restart, batch_rows: opts.batchRows },
+        { timeoutMs: 24 * 3_600_000 },
+      )) as { rows: number; completed: boolean };
+      process.stderr.write(`${res.completed ? 'done' : 'interrupted'}: ${res.rows.toLocaleString('en-US')} entries handed off to its loader
+`);
+    },
   );
 }
 

@@ -37,6 +37,7 @@ import {
   countDeadLetters,
   ImportError,
   importFile,
+  importQuayDb,
   ingestStatus,
   listDeadLetters,
   loadSourcesConfig,
@@ -47,7 +48,6 @@ import {
   startLoader,
   startPoller,
 } from '@quaylogs/ingest';
-import { Queue } from 'bullmq';
 import {
   appendIngestBatch,
   bumpLogGenerations,
@@ -184,7 +184,7 @@ export async function startRoles(opts: {
     metrics.gaugeFromScrape('quaylogs_ingest_dead_letters', 'Entries the loader could not store', [], async () => [
       { value: await producer.xlen(DEADLETTER_STREAM) },
     ]);
-    const queues = [QUEUES.poll.name, QUEUES.exportlogs.name, QUEUES.exportDeliveries.name].map((name) => new Queue(name, { connection: producer }));
+    const queues = [QUEUES.poll, QUEUES.exportlogs, QUEUES.exportDeliveries].map((q) => q.open(producer));
     metrics.gaugeFromScrape('quaylogs_queue_jobs', 'BullMQ jobs by queue and state (failed = the bounded dead-letter set)', ['queue', 'state'], async () => {
       const out: { labels: Record<string, string>; value: number }[] = [];
       for (const q of queues) {
@@ -255,6 +255,10 @@ export async function startRoles(opts: {
           refusal: ImportError,
           maxUploadBytes: 64 * 1024 ** 3,
           importFile: (path, o) => importFile({ path, redis: producer, store, ...o }),
+          importQuayDb: async (o) => {
+            const res = await importQuayDb({ ...o, redis: producer, store });
+            return { rows: res.rows, completed: res.completed };
+          },
           demo: async (o) => {
             if (!o.force && !(await storeIsEmpty(store))) return { refused: 'The store already holds logs; send force: true to add demo rows anyway' };
             return loadDemo(store, { rows: o.rows, seed: o.seed });

@@ -2,7 +2,7 @@
  * What an operator meets in the first hour, run as they run it (the real `quaylogs` command,
  * the real embedded ClickHouse, the redis-server `up` starts itself): `--version`; `up` on a
  * port in use leaves no redis-server behind; a running `up` is found through data/server.json
- * by `sql`, `status`, `migrate`, `purge`, `import file` and `demo` without QUAYLOGS_PORT; one access line per request; a
+ * by `sql`, `status`, `migrate`, `purge`, `import file`, `import quay-db` and `demo` without QUAYLOGS_PORT; one access line per request; a
  * refused HEC request logged with its reason and counted in /metrics; a refused callback URL
  * that names QUAYLOGS_SSRF_ALLOWED_HOSTS.
  */
@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createQuayDatabase } from '../../ingest/test/quayDbFixture.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const BIN = 'services/cli/bin/quaylogs.js';
@@ -244,10 +245,12 @@ describe('the operator\'s first hour', () => {
     const imported = await start(['import', 'file', ndjson, '--source', 'archive'], noPort).done;
     expect(imported.code, imported.stderr).toBe(0);
     expect(imported.stderr).toContain('done: 3 entries handed off to its loader');
-    const importedRows = async () => {
-      const r = await start(['sql', "SELECT count() AS n FROM usage_logs WHERE source = 'archive' AND namespace = 'imported'", '--json'], noPort).done;
+    /** Entries of a source and namespace, counted through the running server. */
+    const storedRows = async (source: string, namespace: string) => {
+      const r = await start(['sql', `SELECT count() AS n FROM usage_logs WHERE source = '${source}' AND namespace = '${namespace}'`, '--json'], noPort).done;
       return Number((JSON.parse(r.stdout) as { n: string }).n);
     };
+    const importedRows = () => storedRows('archive', 'imported');
     expect(await until(async () => (await importedRows()) === 3)).toBe(true);
     const again = await start(['import', 'file', ndjson, '--source', 'archive', '--restart'], noPort).done;
     expect(again.code, again.stderr).toBe(0);
@@ -257,6 +260,30 @@ describe('the operator\'s first hour', () => {
     const demoRows = await start(['sql', "SELECT count() AS n FROM usage_logs WHERE source = 'demo'", '--json'], noPort).done;
     expect(demoRows.stdout).toBe('{"n":"500"}\n');
     expect(await importedRows()).toBe(3); // the second import added nothing
+
+    // `import quay-db` while up holds the store: the server reads Quay's database.
+    const quay = await createQuayDatabase('quaylogs_operator_friction');
+    try {
+      await quay.db.query("INSERT INTO logentrykind (name) VALUES ('pull_repo')");
+      await quay.db.query(
+        `INSERT INTO "user" (username, email, verified, organization, robot, invoice_email, last_invalid_login)
+         VALUES ('erin', 'erin@example.com', true, false, false, false, now())`,
+      );
+      await quay.db.query(
+        `INSERT INTO logentry3 (kind_id, account_id, performer_id, repository_id, datetime, ip, metadata_json)
+         SELECT 1, 1, 1, NULL, timestamp '2024-06-18 18:59:10' + make_interval(secs => g), '10.0.0.9', '{}' FROM generate_series(1, 4) g`,
+      );
+      const fromDb = await start(['import', 'quay-db', quay.url, '--source', 'quaydb'], noPort).done;
+      expect(fromDb.code, fromDb.stderr).toBe(0);
+      expect(fromDb.stderr).toContain('done: 4 entries handed off to its loader');
+      expect(await until(async () => (await storedRows('quaydb', 'erin')) === 4)).toBe(true);
+      // A database that is not Quay's is the caller's mistake: a 4xx naming it, the command exits 1.
+      const notQuay = await start(['import', 'quay-db', quay.url.replace(/\/[^/]+$/, '/postgres'), '--source', 'quaydb'], noPort).done;
+      expect(notQuay.code).toBe(1);
+      expect(notQuay.stderr).toMatch(/no "\w+" table|none of Quay's log tables/);
+    } finally {
+      await quay.drop();
+    }
 
     up.child.kill('SIGTERM');
     expect((await up.done).code).toBe(0);

@@ -17,9 +17,7 @@ import { formatMdy } from '@quaylogs/core';
 import { describeExportFile, postCallback, renderExportEmail } from '@quaylogs/delivery';
 import {
   type CallbackDelivery,
-  callbackDeliverySchema,
   type EmailDelivery,
-  emailDeliverySchema,
   QUEUES,
 } from '@quaylogs/queue';
 import { type ExporterContext, jobLog } from './context.ts';
@@ -50,11 +48,6 @@ function deliveryJobId(exportId: string, channel: DeliveryChannel): string {
 /** Records each requested channel as pending and submits its delivery job (idempotent). */
 export async function enqueueDeliveries(ctx: ExporterContext, e: ExportRecord): Promise<void> {
   const outcome: ExportOutcome = e.outcome === '' ? 'failed' : e.outcome;
-  const options = {
-    ...QUEUES.exportDeliveries.options,
-    attempts: ctx.tuning.deliveryAttempts,
-    backoff: { type: 'exponential' as const, delay: ctx.tuning.deliveryBackoffMs },
-  };
   const channels: { channel: DeliveryChannel; target: string }[] = [];
   if (e.callback_url) channels.push({ channel: 'callback', target: e.callback_url });
   if (e.callback_email) channels.push({ channel: 'email', target: e.callback_email });
@@ -85,7 +78,7 @@ export async function enqueueDeliveries(ctx: ExporterContext, e: ExportRecord): 
         body: callbackBody(e, outcome),
         reports: outcome,
       };
-      await ctx.deliveriesQueue.add(QUEUES.exportDeliveries.jobs.callback, payload, { ...options, jobId: deliveryJobId(e.export_id, channel) });
+      await QUEUES.exportDeliveries.add(ctx.deliveriesQueue, 'callback', payload, { jobId: deliveryJobId(e.export_id, channel) });
     } else {
       const payload: EmailDelivery = {
         export_id: e.export_id,
@@ -98,7 +91,7 @@ export async function enqueueDeliveries(ctx: ExporterContext, e: ExportRecord): 
         compress: e.compress === 'gzip' ? 'gzip' : null,
         attempts: e.attempts,
       };
-      await ctx.deliveriesQueue.add(QUEUES.exportDeliveries.jobs.email, payload, { ...options, jobId: deliveryJobId(e.export_id, channel) });
+      await QUEUES.exportDeliveries.add(ctx.deliveriesQueue, 'email', payload, { jobId: deliveryJobId(e.export_id, channel) });
     }
   }
 }
@@ -172,8 +165,7 @@ async function attempt(
   throw new Error(result.error ?? 'failed');
 }
 
-export async function runCallbackJob(ctx: ExporterContext, job: Job): Promise<void> {
-  const d = callbackDeliverySchema.parse(job.data);
+export async function runCallbackJob(ctx: ExporterContext, d: CallbackDelivery, job: Job): Promise<void> {
   await attempt(
     ctx,
     job,
@@ -194,8 +186,7 @@ export async function runCallbackJob(ctx: ExporterContext, job: Job): Promise<vo
   );
 }
 
-export async function runEmailJob(ctx: ExporterContext, job: Job): Promise<void> {
-  const d = emailDeliverySchema.parse(job.data);
+export async function runEmailJob(ctx: ExporterContext, d: EmailDelivery, job: Job): Promise<void> {
   await attempt(
     ctx,
     job,

@@ -12,32 +12,14 @@ import {
   queuedExport,
 } from '@quaylogs/clickhouse';
 import { exportFileId, signDownloadUrl } from '@quaylogs/delivery';
-import { type ExportSpec, exportSpecSchema } from '@quaylogs/queue';
+import { exportRequestOf, type ExportSpec, exportSpecSchema } from '@quaylogs/queue';
 import { type ExporterContext, jobLog } from './context.ts';
 import { enqueueDeliveries } from './deliveryJobs.ts';
 import { GenerationTimeout, writeExport } from './exportWriter.ts';
 
 /** The exports row of a spec that has none yet (scheduled exports write it themselves). */
 export function recordFromSpec(spec: ExportSpec, now = new Date()): ExportRecord {
-  return queuedExport(
-    {
-      export_id: spec.export_id,
-      namespace: spec.namespace,
-      repository: spec.repository ?? '',
-      requested_by: spec.requested_by,
-      schedule_id: spec.schedule_id ?? '',
-      window_start: new Date(spec.start),
-      window_end: new Date(spec.end),
-      kinds: spec.kinds,
-      exclude_kinds: spec.exclude_kinds,
-      performer: spec.performer ?? '',
-      format: spec.format,
-      compress: spec.compress ?? '',
-      callback_url: spec.callback_url ?? '',
-      callback_email: spec.callback_email ?? '',
-    },
-    now,
-  );
+  return queuedExport(exportRequestOf(spec), now);
 }
 
 /** Exactly what `/logs` reads for the same request (docs/compatibility.md), over the export's window. */
@@ -53,20 +35,26 @@ export function filterFor(e: ExportRecord): LogFilter {
   };
 }
 
-export async function runGenerateJob(ctx: ExporterContext, job: Job): Promise<void> {
-  const parsed = exportSpecSchema.safeParse(job.data);
-  if (!parsed.success || Date.parse(parsed.data.end) < Date.parse(parsed.data.start)) {
-    // Quay's `invalidrequest`: reported once, never retried.
-    const id = (job.data as { export_id?: unknown } | null)?.export_id;
-    const known = typeof id === 'string' ? await getExport(ctx.store, id).catch(() => null) : null;
-    if (known && known.status !== 'generated' && known.status !== 'failed') {
-      const invalid: ExportRecord = { ...known, status: 'failed', outcome: 'invalidrequest', last_error: 'invalid export request', updated: new Date() };
-      await putExport(ctx.store, invalid);
-      await enqueueDeliveries(ctx, invalid);
-    }
-    throw new UnrecoverableError(`invalid export job: ${parsed.success ? 'end before start' : parsed.error.message}`);
+/**
+ * Quay's `invalidrequest` for a generation job whose payload does not parse or whose window
+ * ends before it starts: the export (when known) is reported failed once; the job is never retried.
+ */
+export async function settleInvalidGeneration(ctx: ExporterContext, job: Job): Promise<void> {
+  const data: unknown = job.data;
+  const id = typeof data === 'object' && data !== null && 'export_id' in data ? data.export_id : undefined;
+  const known = typeof id === 'string' ? await getExport(ctx.store, id).catch(() => null) : null;
+  if (known && known.status !== 'generated' && known.status !== 'failed') {
+    const invalid: ExportRecord = { ...known, status: 'failed', outcome: 'invalidrequest', last_error: 'invalid export request', updated: new Date() };
+    await putExport(ctx.store, invalid);
+    await enqueueDeliveries(ctx, invalid);
   }
-  const spec = parsed.data;
+}
+
+export async function runGenerateJob(ctx: ExporterContext, spec: ExportSpec, job: Job): Promise<void> {
+  if (Date.parse(spec.end) < Date.parse(spec.start)) {
+    await settleInvalidGeneration(ctx, job);
+    throw new UnrecoverableError('invalid export job: end before start');
+  }
   const log = jobLog(ctx, { job: job.id, export_id: spec.export_id });
   let rec = (await getExport(ctx.store, spec.export_id)) ?? recordFromSpec(spec);
   // Failed before it ever ran: the API could not queue it and told the client so (503).

@@ -21,14 +21,14 @@ import {
   putExport,
   queuedExport,
   recordScheduleRun,
+  type ExportRequest,
   type ScheduleRecord,
 } from '@quaylogs/clickhouse';
 import {
-  type ExportSpec,
   exportSchedulerId,
   QUEUES,
   removeExportScheduler,
-  scheduledFireSchema,
+  type ScheduledFire,
   submitExportJob,
   upsertExportScheduler,
 } from '@quaylogs/queue';
@@ -74,47 +74,24 @@ export async function periodsToExport(ctx: ExporterContext, s: ScheduleRecord, a
 async function submitPeriod(ctx: ExporterContext, s: ScheduleRecord, p: Period, firedAt: Date): Promise<string | null> {
   if (await getScheduleRun(ctx.store, s.schedule_id, p.start)) return null;
   const exportId = scheduledExportId(s.schedule_id, p.start);
-  const spec: ExportSpec = {
+  const request: ExportRequest = {
     export_id: exportId,
     namespace: s.namespace,
-    repository: s.repository === '' ? null : s.repository,
-    start: p.start.toISOString(),
-    end: p.end.toISOString(),
-    kinds: s.kinds,
-    exclude_kinds: [],
-    performer: s.performer === '' ? null : s.performer,
-    format: s.format,
-    compress: s.compress === 'gzip' ? 'gzip' : null,
-    callback_url: s.callback_url === '' ? null : s.callback_url,
-    callback_email: s.callback_email === '' ? null : s.callback_email,
+    repository: s.repository,
     requested_by: s.created_by,
     schedule_id: s.schedule_id,
+    window_start: p.start,
+    window_end: p.end,
+    kinds: s.kinds,
+    exclude_kinds: [],
+    performer: s.performer,
+    format: s.format,
+    compress: s.compress,
+    callback_url: s.callback_url,
+    callback_email: s.callback_email,
   };
-  if (!(await getExport(ctx.store, exportId))) {
-    await putExport(
-      ctx.store,
-      queuedExport(
-        {
-          export_id: exportId,
-          namespace: s.namespace,
-          repository: s.repository,
-          requested_by: s.created_by,
-          schedule_id: s.schedule_id,
-          window_start: p.start,
-          window_end: p.end,
-          kinds: s.kinds,
-          exclude_kinds: [],
-          performer: s.performer,
-          format: s.format,
-          compress: s.compress,
-          callback_url: s.callback_url,
-          callback_email: s.callback_email,
-        },
-        firedAt,
-      ),
-    );
-  }
-  await submitExportJob(ctx.exportsQueue, spec, ctx.tuning.generateJobOptions);
+  if (!(await getExport(ctx.store, exportId))) await putExport(ctx.store, queuedExport(request, firedAt));
+  await submitExportJob(ctx.exportsQueue, request);
   await recordScheduleRun(ctx.store, { schedule_id: s.schedule_id, window_start: p.start, window_end: p.end, export_id: exportId, fired_at: firedAt });
   return exportId;
 }
@@ -125,8 +102,7 @@ function fireTime(job: Job, fireAt: number | undefined): Date {
   return new Date(fireAt ?? planned ?? job.timestamp + (job.opts.delay ?? 0));
 }
 
-export async function runScheduledFire(ctx: ExporterContext, job: Job): Promise<string[]> {
-  const fire = scheduledFireSchema.parse(job.data);
+export async function runScheduledFire(ctx: ExporterContext, fire: ScheduledFire, job: Job): Promise<string[]> {
   const log = jobLog(ctx, { job: job.id, schedule_id: fire.schedule_id });
   const schedule = await getSchedule(ctx.store, fire.schedule_id);
   if (!schedule) {

@@ -5,7 +5,6 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Job, Queue } from 'bullmq';
 import type { ClickHouseStore } from '@quaylogs/clickhouse';
 import type { QuaylogsConfig } from '@quaylogs/config';
 import {
@@ -20,9 +19,8 @@ import {
 import { closeBullmq, QUEUES, type Redis } from '@quaylogs/queue';
 import { DEFAULT_TUNING, type ExporterContext, type ExporterLog, type ExporterTuning } from './context.ts';
 import { runCallbackJob, runEmailJob } from './deliveryJobs.ts';
-import { runGenerateJob, settleAbandonedGeneration } from './generateJob.ts';
+import { runGenerateJob, settleAbandonedGeneration, settleInvalidGeneration } from './generateJob.ts';
 import { reassertSchedules, runScheduledFire } from './scheduleJobs.ts';
-import { createWorker } from './workerFactory.ts';
 
 export interface ExporterOptions {
   /** A worker connection (`redisForWorkers`: maxRetriesPerRequest null). */
@@ -77,8 +75,11 @@ async function cleanupFiles(ctx: ExporterContext): Promise<number> {
 export async function startExporter(opts: ExporterOptions): Promise<Exporter> {
   const tuning: ExporterTuning = { ...DEFAULT_TUNING, ...opts.tuning };
   const config = opts.config;
-  const exportsQueue = new Queue(QUEUES.exportlogs.name, { connection: opts.redis });
-  const deliveriesQueue = new Queue(QUEUES.exportDeliveries.name, { connection: opts.redis });
+  const exportsQueue = QUEUES.exportlogs.open(opts.redis, tuning.generateJobOptions);
+  const deliveriesQueue = QUEUES.exportDeliveries.open(opts.redis, {
+    attempts: tuning.deliveryAttempts,
+    backoff: { type: 'exponential', delay: tuning.deliveryBackoffMs },
+  });
   const ctx: ExporterContext = {
     store: opts.store,
     config,
@@ -98,49 +99,38 @@ export async function startExporter(opts: ExporterOptions): Promise<Exporter> {
   await exportsQueue.upsertJobScheduler(
     CLEANUP_SCHEDULER,
     { every: tuning.cleanupEveryMs },
-    { name: QUEUES.exportlogs.jobs.cleanup, data: {}, opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
+    { name: QUEUES.exportlogs.jobs.cleanup, data: {}, opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
   );
 
   const common = {
-    connection: opts.redis,
     lockDurationMs: tuning.lockDurationMs,
     stalledIntervalMs: tuning.stalledIntervalMs,
     maxStalledCount: tuning.maxStalledCount,
     log: opts.log,
   };
-  const generation = createWorker(
-    QUEUES.exportlogs.name,
-    async (job: Job) => {
-      switch (job.name) {
-        case QUEUES.exportlogs.jobs.generate:
-          return runGenerateJob(ctx, job);
-        case QUEUES.exportlogs.jobs.scheduled:
-          return runScheduledFire(ctx, job);
-        case QUEUES.exportlogs.jobs.cleanup:
-          return cleanupFiles(ctx);
-        default:
-          throw new Error(`unknown exportlogs job ${job.name}`);
-      }
+  const generation = QUEUES.exportlogs.worker(
+    opts.redis,
+    {
+      generate: (spec, job) => runGenerateJob(ctx, spec, job),
+      scheduled: (fire, job) => runScheduledFire(ctx, fire, job),
+      cleanup: () => cleanupFiles(ctx),
     },
     {
       ...common,
       concurrency: tuning.generateConcurrency,
+      onInvalidPayload: async (job) => {
+        if (job.name === QUEUES.exportlogs.jobs.generate) await settleInvalidGeneration(ctx, job);
+      },
       onFinalFailure: async (job, err) => {
         if (job.name === QUEUES.exportlogs.jobs.generate) await settleAbandonedGeneration(ctx, job, err.message);
       },
     },
   );
-  const delivery = createWorker(
-    QUEUES.exportDeliveries.name,
-    async (job: Job) => {
-      switch (job.name) {
-        case QUEUES.exportDeliveries.jobs.callback:
-          return runCallbackJob(ctx, job);
-        case QUEUES.exportDeliveries.jobs.email:
-          return runEmailJob(ctx, job);
-        default:
-          throw new Error(`unknown export-deliveries job ${job.name}`);
-      }
+  const delivery = QUEUES.exportDeliveries.worker(
+    opts.redis,
+    {
+      callback: (d, job) => runCallbackJob(ctx, d, job),
+      email: (d, job) => runEmailJob(ctx, d, job),
     },
     { ...common, concurrency: tuning.deliveryConcurrency },
   );

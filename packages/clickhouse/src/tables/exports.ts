@@ -5,11 +5,11 @@
  * whole row whose version is the next of the row's own sequence (tables/versions.ts). The export row has one writer at a time (API, then the generation
  * job); each channel row is written only by that channel's delivery job.
  */
-import { parseChDateTime, toChDateTime } from '@quaylogs/core';
+import { type ExportFormat, type ExportRequest, parseChDateTime, toChDateTime } from '@quaylogs/core';
 import type { ClickHouseStore } from '../store.ts';
 import { nextRowVersion } from './versions.ts';
 
-export type ExportFormat = 'json' | 'ndjson' | 'csv';
+export type { ExportFormat, ExportRequest };
 export type ExportGeneration = 'queued' | 'running' | 'generated' | 'failed';
 export type ExportOutcome = 'success' | 'failed' | 'timedout' | 'invalidrequest';
 export type DeliveryChannel = 'callback' | 'email';
@@ -17,26 +17,8 @@ export type DeliveryState = 'pending' | 'delivering' | 'delivered' | 'failed';
 /** What GET /api/v1/exportlogs/{id} reports. */
 export type ExportStatus = 'queued' | 'running' | 'delivering' | 'delivered' | 'failed';
 
-export interface ExportRecord {
-  export_id: string;
-  namespace: string;
-  /** '' for user and organization exports. */
-  repository: string;
-  requested_by: string;
-  /** '' unless a schedule submitted it. */
-  schedule_id: string;
-  window_start: Date;
-  /** Exclusive. */
-  window_end: Date;
-  kinds: string[];
-  /** Kinds never exported (Quay's service-level kinds on user exports). */
-  exclude_kinds: string[];
-  performer: string;
-  format: ExportFormat;
-  /** '' or 'gzip'. */
-  compress: '' | 'gzip';
-  callback_url: string;
-  callback_email: string;
+/** An export's row: what it asked for (one ExportRequest) and how its generation went. */
+export interface ExportRecord extends ExportRequest {
   status: ExportGeneration;
   outcome: ExportOutcome | '';
   attempts: number;
@@ -74,13 +56,6 @@ function oneOf<T extends string>(value: string, allowed: readonly T[], what: str
   if ((allowed as readonly string[]).includes(value)) return value as T;
   throw new Error(`exports table: unexpected ${what} ${JSON.stringify(value)}`);
 }
-
-/** What an export asks for (everything but its progress). */
-export type ExportRequest = Pick<
-  ExportRecord,
-  | 'export_id' | 'namespace' | 'repository' | 'requested_by' | 'schedule_id' | 'window_start' | 'window_end'
-  | 'kinds' | 'exclude_kinds' | 'performer' | 'format' | 'compress' | 'callback_url' | 'callback_email'
->;
 
 /** A new export's first row: queued, nothing generated yet. */
 export function queuedExport(req: ExportRequest, now: Date = new Date()): ExportRecord {

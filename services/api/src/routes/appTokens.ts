@@ -102,7 +102,7 @@ const titleBody = {
   type: 'object',
   required: ['title'],
   properties: { title: { type: 'string', minLength: 1, maxLength: 255, description: 'Friendly name to help identify the token' } },
-};
+} as const;
 
 export function registerAppTokenRoutes(app: FastifyInstance, ctx: AppContext): void {
   const R = ctx.registry;
@@ -124,8 +124,8 @@ export function registerAppTokenRoutes(app: FastifyInstance, ctx: AppContext): v
     },
     async (req) => {
       const p = await requireUser(ctx, req);
-      const q = req.query as { expiring?: string };
-      const onlyExpiring = q.expiring === undefined ? null : truthyBool(q.expiring);
+      const { expiring } = req.query;
+      const onlyExpiring = expiring === undefined ? null : truthyBool(expiring);
       let tokens = await listAppTokens(ctx.store, p.username);
       if (onlyExpiring) {
         // Quay: expiring within 10 % of the configured lifetime (or of 4 weeks), not yet expired.
@@ -155,7 +155,7 @@ export function registerAppTokenRoutes(app: FastifyInstance, ctx: AppContext): v
     },
     async (req) => {
       const p = await requireUser(ctx, req);
-      const { title } = req.body as { title: string };
+      const { title } = req.body;
       return createAppToken(ctx, p.username, title, { performer: p.username, ip: req.ip });
     },
   );
@@ -173,7 +173,7 @@ export function registerAppTokenRoutes(app: FastifyInstance, ctx: AppContext): v
     },
     async (req) => {
       const p = await requireUser(ctx, req);
-      const t = await getAppToken(ctx.store, (req.params as { token_uuid: string }).token_uuid);
+      const t = await getAppToken(ctx.store, req.params.token_uuid);
       if (!t || t.username !== p.username) throw notFound();
       return { token: tokenView(t, unsealTokenCode(t.code_sealed, ctx.secret)) };
     },
@@ -193,7 +193,7 @@ export function registerAppTokenRoutes(app: FastifyInstance, ctx: AppContext): v
     },
     async (req, reply: FastifyReply) => {
       const p = await requireUser(ctx, req);
-      const t = await getAppToken(ctx.store, (req.params as { token_uuid: string }).token_uuid);
+      const t = await getAppToken(ctx.store, req.params.token_uuid);
       if (!t || t.username !== p.username) throw notFound();
       await putAppToken(ctx.store, t, true);
       ctx.auth.invalidate();
@@ -230,7 +230,7 @@ export function registerAppTokenRoutes(app: FastifyInstance, ctx: AppContext): v
     },
     async (req, reply) => {
       await requireSuperuser(ctx, req);
-      const body = req.body as { username: string; email: string; superuser?: boolean };
+      const body = req.body;
       if (await getUser(ctx.store, body.username)) {
         throw new ApiError(400, 'invalid_request', `User ${body.username} already exists`);
       }
@@ -265,9 +265,9 @@ export function registerAppTokenRoutes(app: FastifyInstance, ctx: AppContext): v
     },
     async (req) => {
       await requireSuperuser(ctx, req);
-      const { username } = req.params as { username: string };
+      const { username } = req.params;
       if (!(await getUser(ctx.store, username))) throw notFound();
-      const body = req.body as { organizations?: string[]; repositories?: string[] };
+      const body = req.body;
       const grants = { organizations: [...new Set(body.organizations ?? [])], repositories: [...new Set(body.repositories ?? [])] };
       await putGrants(ctx.store, username, grants);
       ctx.auth.invalidate();
@@ -291,9 +291,9 @@ export function registerAppTokenRoutes(app: FastifyInstance, ctx: AppContext): v
     },
     async (req) => {
       const p = await requireSuperuser(ctx, req);
-      const { username } = req.params as { username: string };
+      const { username } = req.params;
       if (!(await getUser(ctx.store, username))) throw notFound();
-      const { title } = req.body as { title: string };
+      const { title } = req.body;
       return createAppToken(ctx, username, title, { performer: p.username, ip: req.ip });
     },
   );

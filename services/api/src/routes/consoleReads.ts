@@ -37,9 +37,12 @@ async function principalOf(ctx: AppContext, req: FastifyRequest): Promise<Princi
 }
 
 /** The namespace/repository the scope reads, after checking the caller may read it. */
-function scoped(p: Principal, scope: Scope, req: FastifyRequest): { namespace?: string; repository?: string; source?: string } {
-  const params = req.params as { orgname?: string; namespace?: string; repo?: string };
-  const q = req.query as { namespace?: string; repository?: string; source?: string };
+function scoped(
+  p: Principal,
+  scope: Scope,
+  params: { orgname?: string; namespace?: string; repo?: string },
+  q: { namespace?: string; repository?: string; source?: string },
+): { namespace?: string; repository?: string; source?: string } {
   const src = q.source ? { source: q.source } : {};
   if (scope === 'superuser') {
     if (!p.superuser) throw forbidden();
@@ -53,8 +56,7 @@ function scoped(p: Principal, scope: Scope, req: FastifyRequest): { namespace?: 
   return { ...src, namespace: params.namespace!, repository: params.repo! };
 }
 
-function windowOf(req: FastifyRequest): { start: Date; end: Date } {
-  const q = req.query as { starttime?: string; endtime?: string };
+function windowOf(q: { starttime?: string; endtime?: string }): { start: Date; end: Date } {
   const w = resolveLogWindow(q.starttime, q.endtime);
   if (w.end < w.start) throw new MessageError(400, MSG_BAD_REQUEST_GENERIC);
   // Whole UTC days (the rollups' grain); DateTime64 ends in 2299.
@@ -128,7 +130,7 @@ export function registerConsoleReadRoutes(app: FastifyInstance, ctx: AppContext)
     },
   );
 
-  const scopes: { scope: Scope; url: string; params?: Record<string, string>; by: TopBy[]; tag: string; scopeName: string }[] = [
+  const scopes: { scope: Scope; url: string; params?: { orgname?: string; namespace?: string; repo?: string }; by: TopBy[]; tag: string; scopeName: string }[] = [
     { scope: 'superuser', url: '/api/v1/superuser', by: ['namespace', 'repository', 'performer', 'source'], tag: 'superuser', scopeName: 'super:user' },
     {
       scope: 'organization',
@@ -147,7 +149,7 @@ export function registerConsoleReadRoutes(app: FastifyInstance, ctx: AppContext)
       scopeName: 'repo:admin',
     },
   ];
-  const filterDocs = (s: Scope): Record<string, string> => ({
+  const filterDocs = (s: Scope): { source: string; namespace?: string; repository?: string } => ({
     source: 'Only entries of this source (registry)',
     ...(s === 'superuser'
       ? { namespace: 'Only this namespace', repository: 'Only this repository of the namespace' }
@@ -158,6 +160,7 @@ export function registerConsoleReadRoutes(app: FastifyInstance, ctx: AppContext)
 
   for (const s of scopes) {
     const params = s.params ? { params: pathParams(s.params) } : {};
+    const rangeQuery = stringQuery({ ...RANGE_DOCS, ...filterDocs(s.scope) });
     R.define(
       app,
       {
@@ -170,20 +173,20 @@ export function registerConsoleReadRoutes(app: FastifyInstance, ctx: AppContext)
         scope: s.scopeName,
         ...params,
         querystring: {
-          ...stringQuery({ ...RANGE_DOCS, ...filterDocs(s.scope) }),
+          ...rangeQuery,
           required: ['by'],
           properties: {
-            ...(stringQuery({ ...RANGE_DOCS, ...filterDocs(s.scope) }).properties as object),
+            ...rangeQuery.properties,
             by: { type: 'string', enum: s.by, description: 'What to rank' },
             limit: { type: 'string', pattern: '^[1-9][0-9]{0,2}$', description: 'How many (1–999, default 10)' },
           },
-        },
+        } as const,
       },
       async (req) => {
         const p = await principalOf(ctx, req);
-        const target = scoped(p, s.scope, req);
-        const q = req.query as { by: TopBy; limit?: string };
-        const w = windowOf(req);
+        const q = req.query;
+        const target = scoped(p, s.scope, req.params, q);
+        const w = windowOf(q);
         const rows = await topUsage(ctx.store, {
           by: q.by,
           dayFrom: w.start.toISOString().slice(0, 10),
@@ -210,8 +213,8 @@ export function registerConsoleReadRoutes(app: FastifyInstance, ctx: AppContext)
       },
       async (req) => {
         const p = await principalOf(ctx, req);
-        const target = scoped(p, s.scope, req);
-        const w = windowOf(req);
+        const target = scoped(p, s.scope, req.params, req.query);
+        const w = windowOf(req.query);
         const cells = await usageHeatmap(ctx.store, { start: w.start, end: w.end, ...target });
         return { start_time: formatRfc2822(w.start), end_time: formatRfc2822(w.end), cells };
       },
@@ -236,7 +239,7 @@ export function registerConsoleReadRoutes(app: FastifyInstance, ctx: AppContext)
     async (req) => {
       const p = await principalOf(ctx, req);
       if (!p.superuser) throw forbidden();
-      const days = Number((req.query as { days?: string }).days ?? 14);
+      const days = Number(req.query.days ?? 14);
       const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
       const from = new Date(today - (days - 1) * DAY_MS).toISOString().slice(0, 10);
       const to = new Date(today + DAY_MS).toISOString().slice(0, 10);
@@ -261,7 +264,7 @@ export function registerConsoleReadRoutes(app: FastifyInstance, ctx: AppContext)
     },
     async (req) => {
       const p = await principalOf(ctx, req);
-      const limit = Number((req.query as { limit?: string }).limit ?? 25);
+      const limit = Number(req.query.limit ?? 25);
       if (!Number.isFinite(limit)) throw invalidRequest('limit must be a number');
       const ids = await listRecentExportIds(ctx.store, { ...(p.superuser ? {} : { requestedBy: p.username }), limit });
       const exports = [];

@@ -25,7 +25,7 @@ export function registerDiscoveryRoutes(app: FastifyInstance, ctx: AppContext): 
       },
     },
     async (req) => {
-      const q = req.query as { internal?: string };
+      const q = req.query;
       const url = new URL(baseUrl(ctx, req));
       return buildDiscoveryDocument(ctx.registry.routes, {
         host: url.host,
@@ -55,7 +55,7 @@ export function registerDiscoveryRoutes(app: FastifyInstance, ctx: AppContext): 
       params: pathParams({ error_type: 'The error code identifying the type of error.' }),
     },
     async (req) => {
-      const { error_type } = req.params as { error_type: string };
+      const { error_type } = req.params;
       const body = quayErrorDescription(error_type, baseUrl(ctx, req));
       if (!body) throw notFound();
       return body;

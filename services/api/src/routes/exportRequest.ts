@@ -3,7 +3,7 @@
  * fields), validated as Quay's validate_json_request does; shared by exportlogs and
  * the export schedules.
  */
-import type { ExportFormat } from '@quaylogs/clickhouse';
+import { type ExportFormat, type ExportRequest, SERVICE_LEVEL_LOG_KINDS } from '@quaylogs/core';
 import { invalidRequest } from '../httpErrors.ts';
 
 export const FORMATS: readonly ExportFormat[] = ['json', 'ndjson', 'csv'];
@@ -85,3 +85,30 @@ export function extensionOptions(body: ExportBody, scope: Scope) {
   return { format, compress: compress as 'gzip' | null, kinds, performer, repository };
 }
 
+/**
+ * The export an API call asks for, from its checked body and options: the one mapping from
+ * Quay's request to the ExportRequest the store records and the generation job carries.
+ */
+export function exportRequestFromBody(
+  body: ExportBody,
+  options: ReturnType<typeof extensionOptions>,
+  at: { exportId: string; scope: Scope; namespace: string; repository: string | null; requestedBy: string; window: { start: Date; end: Date } },
+): ExportRequest {
+  return {
+    export_id: at.exportId,
+    namespace: at.namespace,
+    repository: at.repository ?? '',
+    requested_by: at.requestedBy,
+    schedule_id: '',
+    window_start: at.window.start,
+    window_end: at.window.end,
+    kinds: options.kinds,
+    // A user export reads what /user/logs reads.
+    exclude_kinds: at.scope === 'user' ? [...SERVICE_LEVEL_LOG_KINDS] : [],
+    performer: options.performer ?? '',
+    format: options.format,
+    compress: options.compress ?? '',
+    callback_url: body.callback_url || '',
+    callback_email: body.callback_email || '',
+  };
+}

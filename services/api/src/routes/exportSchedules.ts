@@ -41,7 +41,7 @@ const SCHEDULE_BODY = {
     kind: { type: ['string', 'array'], description: 'Only these log kinds' },
     performer: { type: 'string', description: 'Only entries performed by this user or robot' },
   },
-};
+} as const;
 
 const PRESETS = { daily: '0 0 * * *', weekly: '0 0 * * 1' } as const;
 const CRON = /^\s*\S+(\s+\S+){4}\s*$/;
@@ -129,10 +129,10 @@ export function registerScheduleRoutes(
   const orgParams = { orgname: 'The name of the organization' };
   const scheduleParams = { ...orgParams, schedule_id: 'The schedule id' };
   const common = { tag: 'logs', extension: true as const, scope: 'org:admin' };
-  async function orgAdmin(req: FastifyRequest): Promise<{ p: Principal; org: string }> {
+  async function orgAdmin(req: FastifyRequest<{ Params: { orgname: string } }>): Promise<{ p: Principal; org: string }> {
     const p = await ctx.auth.principal(req);
     if (!p) throw unauthenticated();
-    const { orgname } = req.params as { orgname: string };
+    const { orgname } = req.params;
     if (!canAdminNamespace(p, orgname)) throw forbidden();
     return { p, org: orgname };
   }
@@ -147,13 +147,13 @@ export function registerScheduleRoutes(
       description: 'quaylogs: creates a recurring export of the organization’s logs.',
       params: pathParams(orgParams),
       body: SCHEDULE_BODY,
+      bodyCheckedByHandler: true,
       bodyName: 'ExportSchedule',
     },
     async (req, reply) => {
       const { p, org } = await orgAdmin(req);
       return create(req, reply, p, org);
     },
-    { schema: { params: pathParams(orgParams) } },
   );
   ctx.registry.define(
     app,
@@ -184,7 +184,7 @@ export function registerScheduleRoutes(
     },
     async (req, reply) => {
       const { org } = await orgAdmin(req);
-      const s = await getSchedule(ctx.store, (req.params as { schedule_id: string }).schedule_id);
+      const s = await getSchedule(ctx.store, req.params.schedule_id);
       return remove(reply, s && s.namespace === org ? s : null);
     },
   );
@@ -205,15 +205,16 @@ export function registerScheduleRoutes(
       operationId: 'createExportSchedule',
       description: 'quaylogs: creates a recurring export of any namespace (body `namespace`).',
       body: SCHEDULE_BODY,
+      bodyCheckedByHandler: true,
       bodyName: 'ExportSchedule',
     },
     async (req, reply) => {
       const p = await superuser(req);
-      const ns = (req.body as { namespace?: unknown } | null)?.namespace;
+      const body = req.body;
+      const ns = typeof body === 'object' && body !== null && 'namespace' in body ? body.namespace : undefined;
       if (typeof ns !== 'string' || ns.trim() === '') throw invalidRequest('namespace is required');
       return create(req, reply, p, ns.trim());
     },
-    { schema: {} },
   );
   ctx.registry.define(
     app,
@@ -237,7 +238,7 @@ export function registerScheduleRoutes(
     },
     async (req, reply) => {
       await superuser(req);
-      return remove(reply, await getSchedule(ctx.store, (req.params as { schedule_id: string }).schedule_id));
+      return remove(reply, await getSchedule(ctx.store, req.params.schedule_id));
     },
   );
 }

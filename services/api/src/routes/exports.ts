@@ -8,7 +8,7 @@
  *   recurring exports (exportSchedules.ts-backed job schedulers).
  */
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { JobsOptions, Queue } from 'bullmq';
 import {
   getExport,
@@ -18,7 +18,7 @@ import {
   queuedExport,
   repositoryExists,
 } from '@quaylogs/clickhouse';
-import { formatRfc2822, resolveLogWindow, SERVICE_LEVEL_LOG_KINDS, toChDateTime, NO_EXTENDED_FIELDS } from '@quaylogs/core';
+import { formatRfc2822, resolveLogWindow, toChDateTime, NO_EXTENDED_FIELDS } from '@quaylogs/core';
 import {
   AllowList,
   checkDownloadLink,
@@ -42,8 +42,8 @@ import {
 import type { AppContext } from '../context.ts';
 import { ApiError, forbidden, invalidRequest, MessageError, notFound, unauthenticated } from '../httpErrors.ts';
 import { canAdminNamespace, canAdminRepository, type Principal } from '../principal.ts';
-import { pathParams, type RouteDoc, stringQuery } from '../routeRegistry.ts';
-import { checkWindowStorable, type ExportBody, extensionOptions, FORMATS, parseBody, type Scope } from './exportRequest.ts';
+import { pathParams, type RequestOf, stringQuery } from '../routeRegistry.ts';
+import { checkWindowStorable, type ExportBody, exportRequestFromBody, extensionOptions, FORMATS, parseBody, type Scope } from './exportRequest.ts';
 import { registerScheduleRoutes } from './exportSchedules.ts';
 
 export interface ExportsPluginDeps {
@@ -100,7 +100,7 @@ function hostOf(url: string): string {
 
 export function exportsPlugin(deps: ExportsPluginDeps) {
   return async (app: FastifyInstance, ctx: AppContext): Promise<void> => {
-    const queue: Queue = openExportQueue(deps.redis);
+    const queue: Queue = openExportQueue(deps.redis, deps.generateJobOptions);
     app.addHook('onClose', async () => {
       await closeBullmq(queue);
     });
@@ -177,8 +177,15 @@ export function exportsPlugin(deps: ExportsPluginDeps) {
     }
 
     /** Quay's `_queue_logs_export` and the audit entries around it. */
-    async function queueExport(req: FastifyRequest, p: Principal, scope: Scope, namespace: string, repo: string | null, body: ExportBody): Promise<string> {
-      const q = req.query as { starttime?: string; endtime?: string };
+    async function queueExport(
+      req: FastifyRequest<{ Querystring: { starttime?: string; endtime?: string } }>,
+      p: Principal,
+      scope: Scope,
+      namespace: string,
+      repo: string | null,
+      body: ExportBody,
+    ): Promise<string> {
+      const q = req.query;
       let target: { repository: string | null; options: ReturnType<typeof extensionOptions>; window: { start: Date; end: Date } };
       let failure = 'invalid request';
       // Dates the store cannot hold are refused before anything (even the failure audit) is written.
@@ -199,46 +206,18 @@ export function exportsPlugin(deps: ExportsPluginDeps) {
       }
       const exportId = randomUUID();
       const { options, window } = target;
-      const record = queuedExport({
-        export_id: exportId,
+      const request = exportRequestFromBody(body, options, {
+        exportId,
+        scope,
         namespace,
-        repository: target.repository ?? '',
-        requested_by: p.username,
-        schedule_id: '',
-        window_start: window.start,
-        window_end: window.end,
-        kinds: options.kinds,
-        exclude_kinds: scope === 'user' ? [...SERVICE_LEVEL_LOG_KINDS] : [],
-        performer: options.performer ?? '',
-        format: options.format,
-        compress: options.compress ?? '',
-        callback_url: body.callback_url || '',
-        callback_email: body.callback_email || '',
+        repository: target.repository,
+        requestedBy: p.username,
+        window,
       });
+      const record = queuedExport(request);
       await putExport(ctx.store, record);
       try {
-        await withTimeout(
-          submitExportJob(
-            queue,
-            {
-              export_id: exportId,
-              namespace,
-              repository: target.repository,
-              start: window.start.toISOString(),
-              end: window.end.toISOString(),
-              kinds: record.kinds,
-              exclude_kinds: record.exclude_kinds,
-              performer: options.performer,
-              format: options.format,
-              compress: options.compress,
-              callback_url: body.callback_url || null,
-              callback_email: body.callback_email || null,
-              requested_by: p.username,
-              schedule_id: null,
-            },
-            deps.generateJobOptions,
-          ),
-        );
+        await withTimeout(submitExportJob(queue, request));
       } catch (err) {
         req.log.error({ err, export_id: exportId }, 'export could not be queued');
         await putExport(ctx.store, { ...record, status: 'failed', outcome: 'failed', last_error: 'could not be queued', updated: new Date() });
@@ -255,23 +234,21 @@ export function exportsPlugin(deps: ExportsPluginDeps) {
       return exportId;
     }
 
-    const exportDoc = (url: string, operationId: string, description: string, scopeName: string, params?: Record<string, string>): RouteDoc => ({
-      method: 'POST',
-      url,
-      operationId,
-      tag: 'logs',
-      description,
-      scope: scopeName,
-      querystring: DATE_QUERY,
-      body: EXPORT_BODY,
-      bodyName: 'ExportLogs',
-      ...(params ? { params: pathParams(params) } : {}),
-      success: { status: 200, description: 'Successful invocation' },
-    });
     // The body is checked in the handler, in Quay's order relative to the permission check.
-    const noBodySchema = (params?: Record<string, string>) => ({
-      schema: { querystring: DATE_QUERY, ...(params ? { params: pathParams(params) } : {}) },
-    });
+    const exportDoc = (url: string, operationId: string, description: string, scopeName: string) =>
+      ({
+        method: 'POST',
+        url,
+        operationId,
+        tag: 'logs',
+        description,
+        scope: scopeName,
+        querystring: DATE_QUERY,
+        body: EXPORT_BODY,
+        bodyCheckedByHandler: true,
+        bodyName: 'ExportLogs',
+        success: { status: 200, description: 'Successful invocation' },
+      }) as const;
 
     ctx.registry.define(
       app,
@@ -282,17 +259,19 @@ export function exportsPlugin(deps: ExportsPluginDeps) {
         const body = parseBody(req.body);
         return { export_id: await queueExport(req, p, 'user', p.username, null, body) };
       },
-      noBodySchema(),
     );
 
     const orgParams = { orgname: 'The name of the organization' };
     ctx.registry.define(
       app,
-      exportDoc('/api/v1/organization/:orgname/exportlogs', 'exportOrgLogs', 'Exports the logs for the specified organization.', 'org:admin', orgParams),
+      {
+        ...exportDoc('/api/v1/organization/:orgname/exportlogs', 'exportOrgLogs', 'Exports the logs for the specified organization.', 'org:admin'),
+        params: pathParams(orgParams),
+      },
       async (req) => {
         const p = await ctx.auth.principal(req);
         const body = parseBody(req.body);
-        const { orgname } = req.params as { orgname: string };
+        const { orgname } = req.params;
         if (!p) throw unauthenticated();
         if (!canAdminNamespace(p, orgname)) {
           // Quay writes this into the organization's log although the caller may not read it.
@@ -301,17 +280,19 @@ export function exportsPlugin(deps: ExportsPluginDeps) {
         }
         return { export_id: await queueExport(req, p, 'organization', orgname, null, body) };
       },
-      noBodySchema(orgParams),
     );
 
     const repoParams = { namespace: 'The namespace of the repository', repo: 'The name of the repository' };
     ctx.registry.define(
       app,
-      exportDoc('/api/v1/repository/:namespace/:repo/exportlogs', 'exportRepoLogs', 'Queues an export of the logs for the specified repository.', 'repo:admin', repoParams),
+      {
+        ...exportDoc('/api/v1/repository/:namespace/:repo/exportlogs', 'exportRepoLogs', 'Queues an export of the logs for the specified repository.', 'repo:admin'),
+        params: pathParams(repoParams),
+      },
       async (req) => {
         const p = await ctx.auth.principal(req);
         if (!p) throw unauthenticated();
-        const { namespace, repo } = req.params as { namespace: string; repo: string };
+        const { namespace, repo } = req.params;
         if (!canAdminRepository(p, namespace, repo)) throw forbidden();
         const body = parseBody(req.body);
         if (!(await repositoryExists(ctx.store, namespace, repo))) {
@@ -320,7 +301,6 @@ export function exportsPlugin(deps: ExportsPluginDeps) {
         }
         return { export_id: await queueExport(req, p, 'repository', namespace, repo, body) };
       },
-      noBodySchema(repoParams),
     );
 
     // ---- status ----
@@ -340,7 +320,7 @@ export function exportsPlugin(deps: ExportsPluginDeps) {
       async (req) => {
         const p = await ctx.auth.principal(req);
         if (!p) throw unauthenticated();
-        const { export_id } = req.params as { export_id: string };
+        const { export_id } = req.params;
         const e = await getExport(ctx.store, export_id);
         if (!e) throw notFound();
         const allowed = e.repository ? canAdminRepository(p, e.namespace, e.repository) : canAdminNamespace(p, e.namespace);
@@ -389,13 +369,14 @@ export function exportsPlugin(deps: ExportsPluginDeps) {
 
     // ---- the file (Quay's /exportedlogs/<file id>, no auth: the signed link is the credential) ----
 
-    app.route({
+    const fileSchema = { params: pathParams({ file_id: 'Export file id' }), querystring: stringQuery({ expires: 'Unix seconds', signature: 'Link signature' }) };
+    app.route<RequestOf<typeof fileSchema>>({
       method: 'GET',
       url: '/exportedlogs/:file_id',
-      schema: { params: pathParams({ file_id: 'Export file id' }), querystring: stringQuery({ expires: 'Unix seconds', signature: 'Link signature' }) },
-      handler: async (req: FastifyRequest, reply: FastifyReply) => {
-        const { file_id } = req.params as { file_id: string };
-        const query = req.query as { expires?: string; signature?: string };
+      schema: fileSchema,
+      handler: async (req, reply) => {
+        const { file_id } = req.params;
+        const query = req.query;
         if (!isValidFileId(file_id)) throw notFound();
         const check = checkDownloadLink(file_id, query, keys);
         if (check === 'invalid') throw notFound();

@@ -14,8 +14,8 @@ import type { AppContext } from '../context.ts';
 import { forbidden, unauthenticated } from '../httpErrors.ts';
 import { pathParams } from '../routeRegistry.ts';
 
-const MEDIA_TYPES = ['text/plain', 'text/markdown'];
-const SEVERITIES = ['info', 'warning', 'error'];
+const MEDIA_TYPES = ['text/plain', 'text/markdown'] as const satisfies readonly MessageMediaType[];
+const SEVERITIES = ['info', 'warning', 'error'] as const satisfies readonly MessageSeverity[];
 /** Quay stores content in a TEXT column; quaylogs bounds it so a banner stays a banner. */
 const MAX_CONTENT = 10_000;
 
@@ -75,7 +75,7 @@ export function registerGlobalMessageRoutes(app: FastifyInstance, ctx: AppContex
       const p = await ctx.auth.principal(req);
       if (!p) throw unauthenticated();
       if (!p.superuser) throw forbidden();
-      const { message } = req.body as { message: { content: string; media_type: MessageMediaType; severity: MessageSeverity } };
+      const { message } = req.body;
       const uuid = randomUUID();
       await putGlobalMessage(ctx.store, { uuid, ...message, created_by: p.username, created: new Date() });
       req.log.info({ audit: 'create_global_message', uuid, performer: p.username, severity: message.severity }, 'global message created');
@@ -99,7 +99,7 @@ export function registerGlobalMessageRoutes(app: FastifyInstance, ctx: AppContex
       const p = await ctx.auth.principal(req);
       if (!p) throw unauthenticated();
       if (!p.superuser) throw forbidden();
-      const { uuid } = req.params as { uuid: string };
+      const { uuid } = req.params;
       const m = await getGlobalMessage(ctx.store, uuid);
       if (m) {
         await deleteGlobalMessage(ctx.store, m);

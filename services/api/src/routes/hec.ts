@@ -14,11 +14,10 @@
  *
  * Replies are Splunk's: `{"text":"Success","code":0}` and its numbered errors.
  */
-import { hecEventsProblem } from '../hecEventChecks.ts';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { parseQuayDate, randomEventKey, toChDateTime, type UsageLogRow } from '@quaylogs/core';
+import { HecEventError, hecEventsToRows } from '@quaylogs/ingest/hecEvents';
 import { appendIngestBatch, type IngestBatch, type Redis } from '@quaylogs/queue';
 import type { AppContext } from '../context.ts';
 
@@ -59,11 +58,6 @@ export const HEC = {
 } as const;
 type HecReply = (typeof HEC)[keyof typeof HEC];
 
-/** Entries before this instant are refused as absurd (Quay did not exist yet). */
-export const HEC_MIN_TIME_MS = Date.UTC(2010, 0, 1);
-/** Entries more than this far in the future are refused as absurd. */
-export const HEC_MAX_FUTURE_MS = 86_400_000;
-
 /** A request the receiver refuses: Splunk's reply, and which event (0-based) was bad. */
 export class HecError extends Error {
   constructor(
@@ -95,8 +89,8 @@ export function parseHecTokens(spec: string | undefined): Map<string, string> {
 export function hecToken(req: FastifyRequest): string {
   const header = req.headers.authorization;
   if (typeof header !== 'string' || header.trim() === '') {
-    const query = req.query as Record<string, unknown> | undefined;
-    throw new HecError(query && 'token' in query ? HEC.queryStringAuthDisabled : HEC.tokenRequired);
+    const query = req.query;
+    throw new HecError(typeof query === 'object' && query !== null && 'token' in query ? HEC.queryStringAuthDisabled : HEC.tokenRequired);
   }
   const splunk = /^Splunk\s+(\S+)\s*$/i.exec(header);
   if (splunk) return splunk[1]!;
@@ -202,91 +196,14 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-/** A text field of Quay's event: string, or absent/null ⇒ ''; numbers and booleans as text. */
-function text(ev: Record<string, unknown>, key: string, index: number): string {
-  const v = ev[key];
-  if (v === undefined || v === null) return '';
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  throw new HecError(HEC.invalidDataFormat, index, `${key} must be a string`);
-}
-
-const EPOCH = /^\s*-?\d+(\.\d+)?\s*$/;
-
-/** Milliseconds of an event time: epoch seconds (number or numeric text) or Quay's older ISO text. */
-function eventTimeMs(v: unknown, index: number): number | null {
-  if (v === undefined || v === null) return null;
-  let ms: number;
-  if (typeof v === 'number' || (typeof v === 'string' && EPOCH.test(v))) {
-    const seconds = Number(v);
-    if (!Number.isFinite(seconds)) throw new HecError(HEC.invalidDataFormat, index, 'datetime is not a number');
-    // Truncate to the millisecond, free of binary-fraction noise (…153.123 ⇒ 123, not 122).
-    ms = Math.floor(Math.round(seconds * 1e6) / 1e3);
-  } else if (typeof v === 'string') {
-    const parsed = parseQuayDate(v.trim());
-    if (!parsed || parsed.dateOnly || !/^\d{4}-/.test(v.trim())) {
-      throw new HecError(HEC.invalidDataFormat, index, 'datetime is not a time');
-    }
-    ms = parsed.at.getTime();
-  } else {
-    throw new HecError(HEC.invalidDataFormat, index, 'datetime is not a time');
+/** The rows of a request's events; an event that cannot be stored is Splunk's reply for it. */
+function eventRows(envelopes: unknown[], source: string, nowMs: number) {
+  try {
+    return hecEventsToRows(envelopes, source, nowMs);
+  } catch (err) {
+    if (err instanceof HecEventError) throw new HecError(HEC[err.reason], err.index, err.detail);
+    throw err;
   }
-  return ms;
-}
-
-function metadataText(ev: Record<string, unknown>, index: number): string {
-  const v = ev.metadata_json !== undefined ? ev.metadata_json : ev.metadata;
-  if (v === undefined || v === null) return '{}';
-  if (isPlainObject(v)) return JSON.stringify(v);
-  if (typeof v === 'string') {
-    if (v.trim() === '') return '{}';
-    try {
-      const parsed: unknown = JSON.parse(v);
-      if (isPlainObject(parsed)) return JSON.stringify(parsed);
-    } catch {
-      /* fall through */
-    }
-  }
-  throw new HecError(HEC.invalidDataFormat, index, 'metadata_json must be an object');
-}
-
-/**
- * One Splunk envelope (`{"event": {...}, "sourcetype", "host", "index"?, "time"?}`) as a
- * stored row. Quay's fields: kind (name), account ⇒ namespace_name, repository ⇒
- * repository_name, performer ⇒ performer_username (robots are `ns+name`), ip,
- * metadata_json, datetime (epoch seconds, or the older ISO text), and the extended fields.
- */
-export function hecEventToRow(envelope: unknown, index: number, source: string, nowMs: number): UsageLogRow {
-  if (!isPlainObject(envelope)) throw new HecError(HEC.invalidDataFormat, index);
-  if (!('event' in envelope)) throw new HecError(HEC.eventRequired, index);
-  const ev = envelope.event;
-  if (ev === null || ev === '') throw new HecError(HEC.eventBlank, index);
-  if (!isPlainObject(ev)) throw new HecError(HEC.invalidDataFormat, index, 'event must be a Quay log object');
-  const kind = text(ev, 'kind', index);
-  if (kind === '') throw new HecError(HEC.invalidDataFormat, index, 'kind is required');
-  const at = eventTimeMs(ev.datetime, index) ?? eventTimeMs(envelope.time, index) ?? nowMs;
-  if (at < HEC_MIN_TIME_MS || at > nowMs + HEC_MAX_FUTURE_MS) {
-    throw new HecError(HEC.invalidDataFormat, index, 'datetime is out of range');
-  }
-  return {
-    source,
-    namespace: text(ev, 'account', index) || text(ev, 'namespace_name', index),
-    repository: text(ev, 'repository', index) || text(ev, 'repository_name', index),
-    kind,
-    performer: text(ev, 'performer', index) || text(ev, 'performer_username', index),
-    ip: text(ev, 'ip', index),
-    datetime: toChDateTime(new Date(at)),
-    metadata: metadataText(ev, index),
-    // Quay never retries a POST: every accepted event is a distinct entry (docs/architecture.md).
-    event_key: randomEventKey(),
-    request_url: text(ev, 'request_url', index),
-    http_method: text(ev, 'http_method', index),
-    user_agent: text(ev, 'user_agent', index),
-    request_id: text(ev, 'request_id', index),
-    auth_type: text(ev, 'auth_type', index),
-    performer_kind: text(ev, 'performer_kind', index),
-    x_forwarded_for: text(ev, 'x_forwarded_for', index),
-  };
 }
 
 /** Splunk's 413 text. */
@@ -378,9 +295,7 @@ export function hecPlugin(deps: HecDeps): (app: FastifyInstance, ctx: Pick<AppCo
         if (typeof decoded !== 'string') return tooLarge(reply, decoded.tooLarge, deps.maxBodyBytes);
         const nowMs = now();
         const envelopes = splitHecBody(decoded);
-        const problem = hecEventsProblem(envelopes);
-        if (problem) throw new HecError(HEC.invalidDataFormat, problem.index, problem.reason);
-        const rows = envelopes.map((envelope, i) => hecEventToRow(envelope, i, source, nowMs));
+        const rows = eventRows(envelopes, source, nowMs);
         try {
           await append({ v: 1, origin: 'hec', source, rows });
         } catch (err) {

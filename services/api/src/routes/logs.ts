@@ -4,7 +4,7 @@
  * Byte-compatible with Quay (docs/compatibility.md) plus additive extensions:
  * ISO-8601 dates, `kind`/`repository` filters, `group_by`, aggregates over any range.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import {
   aggregateUsageLogs,
   type GroupBy,
@@ -26,7 +26,7 @@ import {
 import type { AppContext } from '../context.ts';
 import { forbidden, invalidRequest, MessageError, notFound, unauthenticated } from '../httpErrors.ts';
 import { canAdminNamespace, canAdminRepository, type Principal } from '../principal.ts';
-import { pathParams, type RouteDoc, stringQuery } from '../routeRegistry.ts';
+import { pathParams, stringQuery } from '../routeRegistry.ts';
 
 export const PAGE_SIZE = 20;
 
@@ -50,6 +50,15 @@ interface LogsQuery {
   group_by?: string;
   source?: string;
 }
+
+interface LogsParams {
+  orgname?: string;
+  namespace?: string;
+  repo?: string;
+}
+
+/** Documentation of the query parameters a route takes (each one an optional string). */
+type QueryDocs = { [K in keyof LogsQuery | 'page']?: string };
 
 const DATE_HELP = 'Earliest time from which to get logs (MM/DD/YYYY, UTC; ISO-8601 also accepted)';
 const END_HELP = 'Latest time to which to get logs (MM/DD/YYYY, UTC, the whole day included; ISO-8601 also accepted)';
@@ -81,10 +90,8 @@ function kindsParam(q: LogsQuery): string[] | undefined {
 }
 
 /** Authorises the caller for the route and builds the filter it reads. Permission is checked before existence (Quay). */
-async function resolveTarget(ctx: AppContext, req: FastifyRequest, scope: Scope, principal: Principal | null): Promise<Target> {
+async function resolveTarget(ctx: AppContext, q: LogsQuery, params: LogsParams, scope: Scope, principal: Principal | null): Promise<Target> {
   if (!principal) throw unauthenticated();
-  const q = req.query as LogsQuery;
-  const params = req.params as { orgname?: string; namespace?: string; repo?: string };
   const kinds = kindsParam(q);
   const base: Omit<LogFilter, 'start' | 'end'> = { ...(kinds ? { kinds } : {}), ...(q.source ? { source: q.source } : {}) };
   switch (scope) {
@@ -147,7 +154,7 @@ function tokenScope(t: Target, q: LogsQuery): string {
 }
 
 export function registerLogRoutes(app: FastifyInstance, ctx: AppContext): void {
-  const routes: { scope: Scope; url: string; list: string; agg: string; params?: Record<string, string>; query: Record<string, string>; aggQuery: Record<string, string>; scopeName: string; internalAgg?: boolean }[] = [
+  const routes: { scope: Scope; url: string; list: string; agg: string; params?: { [K in keyof LogsParams]?: string }; query: QueryDocs; aggQuery: QueryDocs; scopeName: string; internalAgg?: boolean }[] = [
     {
       scope: 'user',
       url: '/api/v1/user',
@@ -190,8 +197,8 @@ export function registerLogRoutes(app: FastifyInstance, ctx: AppContext): void {
   ];
 
   for (const r of routes) {
-    const listDoc: RouteDoc = {
-      method: 'GET',
+    const listDoc = {
+      method: 'GET' as const,
       url: `${r.url}/logs`,
       operationId: r.list,
       tag: r.scope === 'superuser' ? 'superuser' : 'logs',
@@ -202,12 +209,13 @@ export function registerLogRoutes(app: FastifyInstance, ctx: AppContext): void {
     };
     ctx.registry.define(app, listDoc, async (req) => {
       const principal = await ctx.auth.principal(req);
-      const target = await resolveTarget(ctx, req, r.scope, principal);
-      return listLogs(ctx, req, target);
+      const target = await resolveTarget(ctx, req.query, req.params, r.scope, principal);
+      return listLogs(ctx, req.query, target);
     });
 
-    const aggDoc: RouteDoc = {
-      method: 'GET',
+    const aggQuery = stringQuery(r.aggQuery);
+    const aggDoc = {
+      method: 'GET' as const,
       url: `${r.url}/aggregatelogs`,
       operationId: r.agg,
       tag: r.scope === 'superuser' ? 'superuser' : 'logs',
@@ -215,20 +223,24 @@ export function registerLogRoutes(app: FastifyInstance, ctx: AppContext): void {
       scope: r.scopeName,
       ...(r.internalAgg ? { internal: true } : {}),
       querystring: {
-        ...stringQuery(r.aggQuery),
+        ...aggQuery,
         properties: {
-          ...(stringQuery(r.aggQuery).properties as object),
+          ...aggQuery.properties,
           group_by: { type: 'string', enum: ['performer', 'repository'], description: QUERY_DOCS.groupBy.group_by },
         },
-      },
+      } as const,
       ...(r.params ? { params: pathParams(r.params) } : {}),
     };
     ctx.registry.define(app, aggDoc, async (req) => {
       const principal = await ctx.auth.principal(req);
-      const target = await resolveTarget(ctx, req, r.scope, principal);
-      return aggregateLogs(ctx, req, target);
+      const target = await resolveTarget(ctx, req.query, req.params, r.scope, principal);
+      return aggregateLogs(ctx, req.query, target);
     });
   }
+}
+
+function isGroupBy(value: string): value is GroupBy {
+  return value === 'performer' || value === 'repository';
 }
 
 function listDescription(scope: Scope): string {
@@ -249,8 +261,7 @@ function aggDescription(scope: Scope): string {
   }[scope];
 }
 
-async function listLogs(ctx: AppContext, req: FastifyRequest, target: Target) {
-  const q = req.query as LogsQuery;
+async function listLogs(ctx: AppContext, q: LogsQuery, target: Target) {
   const scope = tokenScope(target, q);
   const token = decodePageToken(q.next_page, scope, ctx.secret);
   // A continued walk keeps the window it started with (a default window moves with "now").
@@ -290,18 +301,15 @@ async function listLogs(ctx: AppContext, req: FastifyRequest, target: Target) {
   return body;
 }
 
-async function aggregateLogs(ctx: AppContext, req: FastifyRequest, target: Target) {
-  const q = req.query as LogsQuery;
+async function aggregateLogs(ctx: AppContext, q: LogsQuery, target: Target) {
   const window = resolveLogWindow(q.starttime, q.endtime);
   if (target.scope !== 'superuser' && window.end < window.start) throw new MessageError(400, MSG_BAD_REQUEST_GENERIC);
   const maxDays = ctx.config.QUAYLOGS_MAX_AGGREGATE_DAYS;
   if (maxDays > 0 && window.end.getTime() - window.start.getTime() > maxDays * 86_400_000) {
     throw new MessageError(400, MSG_INVALID_DATE_RANGE);
   }
-  const groupBy = q.group_by as GroupBy | undefined;
-  if (groupBy !== undefined && groupBy !== 'performer' && groupBy !== 'repository') {
-    throw invalidRequest("group_by must be 'performer' or 'repository'");
-  }
+  const groupBy = q.group_by;
+  if (groupBy !== undefined && !isGroupBy(groupBy)) throw invalidRequest("group_by must be 'performer' or 'repository'");
   const rows = await aggregateUsageLogs(ctx.store, { ...target.filter, start: queryable(window.start), end: queryable(window.end) }, groupBy);
   return {
     aggregated: rows.map((r) =>

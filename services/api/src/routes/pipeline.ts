@@ -57,7 +57,7 @@ export function pipelinePlugin(deps: PipelineDeps): (app: FastifyInstance, ctx: 
       },
       async (req) => {
         await superuser(req);
-        const q = req.query as { limit?: string; after?: string };
+        const q = req.query;
         const [items, total] = await Promise.all([
           deps.listDeadLetters({ limit: q.limit ? Number(q.limit) : 100, ...(q.after ? { after: q.after } : {}) }),
           deps.countDeadLetters(),
@@ -100,7 +100,7 @@ export function pipelinePlugin(deps: PipelineDeps): (app: FastifyInstance, ctx: 
       },
       async (req) => {
         const p = await superuser(req);
-        const body = req.body as { ids?: string[]; all?: boolean };
+        const body = req.body;
         const res = await deps.replayDeadLetters(body.ids ? { ids: body.ids } : {});
         req.log.info({ audit: 'replay_dead_letters', performer: p.username, replayed: res.replayed }, 'dead letters replayed');
         return { replayed: res.replayed, missing: res.missing };

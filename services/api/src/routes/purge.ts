@@ -32,7 +32,7 @@ export interface PurgeDeps {
   refusal: new (...args: never[]) => Error;
 }
 
-const name = { type: 'string', minLength: 1, maxLength: 255 };
+const name = { type: 'string', minLength: 1, maxLength: 255 } as const;
 
 export function purgePlugin(deps: PurgeDeps): (app: FastifyInstance, ctx: AppContext) => void {
   return (app, ctx) => {
@@ -65,7 +65,7 @@ export function purgePlugin(deps: PurgeDeps): (app: FastifyInstance, ctx: AppCon
         const p = await ctx.auth.principal(req);
         if (!p) throw unauthenticated();
         if (!p.superuser) throw forbidden();
-        const body = req.body as { performer?: string; namespace?: string; source?: string; before?: string };
+        const body = req.body;
         if (body.performer === undefined && body.namespace === undefined) throw invalidRequest('Give a performer, a namespace, or both');
         let before: Date | undefined;
         if (body.before !== undefined) {

@@ -20,8 +20,9 @@ import { ApiError, forbidden, invalidRequest, unauthenticated } from '../httpErr
 
 export interface ServerLoadDeps {
   importFile(path: string, opts: { source: string; restart: boolean; quayDbUrl?: string }): Promise<{ rows: number; completed: boolean }>;
+  importQuayDb(opts: { pgUrl: string; source: string; restart: boolean; batchRows: number }): Promise<{ rows: number; completed: boolean }>;
   demo(opts: { rows: number; seed: number; force: boolean }): Promise<{ rows: number; accounts: number } | { refused: string }>;
-  /** Errors of this class are the caller's (a malformed file): answered 400 with their message. */
+  /** Errors of this class are the caller's (a malformed file, a database that is not Quay's): answered 400 with their message. */
   refusal: new (...args: never[]) => Error;
   /** Largest upload accepted, in bytes. */
   maxUploadBytes: number;
@@ -32,6 +33,11 @@ async function superuser(ctx: AppContext, req: FastifyRequest): Promise<string> 
   if (!p) throw unauthenticated();
   if (!p.superuser) throw forbidden();
   return p.username;
+}
+
+/** The upload's body as the octet-stream parser hands it over: the request stream itself. */
+function isReadableStream(body: unknown): body is NodeJS.ReadableStream {
+  return typeof body === 'object' && body !== null && 'pipe' in body && typeof body.pipe === 'function';
 }
 
 export function serverLoadsPlugin(deps: ServerLoadDeps): (app: FastifyInstance, ctx: AppContext) => void {
@@ -62,8 +68,9 @@ export function serverLoadsPlugin(deps: ServerLoadDeps): (app: FastifyInstance, 
         },
         async (req) => {
           await superuser(ctx, req);
-          const q = req.query as { source?: string; restart?: string; quay_db?: string };
-          if (!req.body || typeof (req.body as NodeJS.ReadableStream).pipe !== 'function') {
+          const q = req.query;
+          const body = req.body;
+          if (!isReadableStream(body)) {
             throw invalidRequest('Send the file as the body with Content-Type: application/octet-stream');
           }
           const dir = join(ctx.config.QUAYLOGS_DATA_DIR, 'imports');
@@ -78,7 +85,7 @@ export function serverLoadsPlugin(deps: ServerLoadDeps): (app: FastifyInstance, 
             },
           });
           try {
-            await pipeline(req.body as NodeJS.ReadableStream, cap, createWriteStream(path));
+            await pipeline(body, cap, createWriteStream(path));
             if (bytes === 0) throw invalidRequest('The body is empty: send the file to import');
             const res = await deps.importFile(path, {
               source: q.source ?? 'quay',
@@ -95,6 +102,43 @@ export function serverLoadsPlugin(deps: ServerLoadDeps): (app: FastifyInstance, 
         },
       );
     });
+
+    ctx.registry.define(
+      app,
+      {
+        method: 'POST',
+        url: '/api/v1/superuser/import/quay-db',
+        operationId: 'importQuayDb',
+        tag: 'quaylogs',
+        extension: true,
+        description:
+          "Imports Quay's logentry3 (and legacy logentry2/logentry) tables from its PostgreSQL database through the ingest " +
+          'stream: every entry exactly once; resumable from its checkpoint. Answers when the import has handed everything off.',
+        scope: 'super:user',
+        body: {
+          type: 'object',
+          required: ['quay_db'],
+          additionalProperties: false,
+          properties: {
+            quay_db: { type: 'string', minLength: 1, maxLength: 2000, description: "Quay's PostgreSQL URL (a read replica is best)" },
+            source: { type: 'string', minLength: 1, maxLength: 63, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'Source of the entries (default quay)' },
+            restart: { type: 'boolean', description: 'Ignore the checkpoint and read from the first id' },
+            batch_rows: { type: 'integer', minimum: 1, maximum: 100_000, description: 'Rows per batch (default 5000)' },
+          },
+        },
+        bodyName: 'ImportQuayDb',
+      },
+      async (req) => {
+        await superuser(ctx, req);
+        const b = req.body;
+        try {
+          return await deps.importQuayDb({ pgUrl: b.quay_db, source: b.source ?? 'quay', restart: b.restart === true, batchRows: b.batch_rows ?? 5_000 });
+        } catch (err) {
+          if (err instanceof deps.refusal) throw invalidRequest(err.message);
+          throw err;
+        }
+      },
+    );
 
     ctx.registry.define(
       app,
@@ -119,7 +163,7 @@ export function serverLoadsPlugin(deps: ServerLoadDeps): (app: FastifyInstance, 
       },
       async (req) => {
         await superuser(ctx, req);
-        const b = (req.body ?? {}) as { rows?: number; seed?: number; force?: boolean };
+        const b: { rows?: number; seed?: number; force?: boolean } = req.body ?? {};
         const res = await deps.demo({ rows: b.rows ?? 500_000, seed: b.seed ?? 42, force: b.force === true });
         if ('refused' in res) throw invalidRequest(res.refused);
         return res;

@@ -207,8 +207,8 @@ function searchRoutes(s: FastifyInstance, ctx: AppContext, tokens: SearchTokens,
 
   // `{sid}[/]`, `{sid}/results[/]`, `{sid}/control[/]`. A wildcard rather than a `:sid`
   // parameter: a sid carries its whole query and is longer than the router's parameter limit.
-  const jobPath = async (req: FastifyRequest, reply: FastifyReply) => {
-    const rest = (req.params as { '*': string })['*'].replace(/\/$/, '');
+  const jobPath = async (req: FastifyRequest<{ Params: { '*': string } }>, reply: FastifyReply) => {
+    const rest = req.params['*'].replace(/\/$/, '');
     const [sid = '', step = '', ...more] = rest.split('/');
     if (sid !== '' && more.length === 0) {
       if (step === '' && req.method === 'GET') return status(req, reply, sid);

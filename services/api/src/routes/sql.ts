@@ -35,7 +35,7 @@ export function registerSqlRoute(app: FastifyInstance, ctx: AppContext): void {
       const p = await ctx.auth.principal(req);
       if (!p) throw unauthenticated();
       if (!p.superuser) throw forbidden();
-      const { query } = req.body as { query: string };
+      const { query } = req.body;
       try {
         return await runAdhocSql(ctx.store, query, limits);
       } catch (err) {

@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import type { ClickHouseStore } from '@quaylogs/clickhouse';
 import { closeBullmq, QUEUES, type Redis } from '@quaylogs/queue';
 import { createQuayClient, type QuayTimeouts } from '@quaylogs/quay-client';
-import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions, type MinimalJob } from 'bullmq';
+import { Queue, UnrecoverableError, Worker, type Job, type MinimalJob } from 'bullmq';
 import { PollError, pollSource, type PollerLogger, type PollResult } from './pollSource.ts';
 import type { PollSource } from './sourcesConfig.ts';
 
@@ -84,13 +84,10 @@ export async function startPoller(opts: PollerOptions): Promise<Poller> {
   const { redis, store, log } = opts;
   const now = opts.now ?? (() => new Date());
   const sources = new Map(opts.sources.map((s) => [s.name, s]));
-  const jobOptions: JobsOptions = {
+  const queue = QUEUES.poll.open(redis, {
     attempts: opts.retry?.attempts ?? QUEUES.poll.options.attempts,
     backoff: { type: POLL_BACKOFF_TYPE, delay: opts.retry?.delayMs ?? QUEUES.poll.options.backoff.delay },
-    removeOnComplete: QUEUES.poll.options.removeOnComplete,
-    removeOnFail: QUEUES.poll.options.removeOnFail,
-  };
-  const queue = new Queue(QUEUES.poll.name, { connection: redis });
+  });
   let stopping = false;
   const aborts = new Set<AbortController>();
 
@@ -99,7 +96,7 @@ export async function startPoller(opts: PollerOptions): Promise<Poller> {
     await queue.upsertJobScheduler(
       schedulerId(source.name),
       { every: source.intervalMs },
-      { name: QUEUES.poll.jobs.poll, data: { source: source.name }, opts: jobOptions },
+      { name: QUEUES.poll.jobs.poll, data: QUEUES.poll.payload.poll.parse({ source: source.name }) },
     );
   }
   for (const s of await queue.getJobSchedulers(0, -1)) {
@@ -110,8 +107,7 @@ export async function startPoller(opts: PollerOptions): Promise<Poller> {
     }
   }
 
-  const runJob = async (job: Job): Promise<PollResult | { skipped: string }> => {
-    const { source: name } = QUEUES.poll.payload.parse(job.data);
+  const runJob = async ({ source: name }: { source: string }, job: Job): Promise<PollResult | { skipped: string }> => {
     const source = sources.get(name);
     const jobLog: PollerLogger = {
       info: (o, m) => log.info({ jobId: job.id, ...o }, m),
@@ -169,23 +165,14 @@ export async function startPoller(opts: PollerOptions): Promise<Poller> {
     }
   };
 
-  const worker = new Worker(QUEUES.poll.name, runJob, {
-    connection: redis,
-    concurrency: opts.concurrency ?? 2,
-    settings: { backoffStrategy: pollBackoff },
-  });
-  worker.on('failed', (job, err) => {
-    log.warn({ jobId: job?.id, source: (job?.data as { source?: string } | undefined)?.source, attemptsMade: job?.attemptsMade, err: err.message }, 'poller: job attempt failed');
-  });
-  worker.on('error', (err) => log.error({ err: err.message }, 'poller: worker error'));
-  worker.on('stalled', (jobId) => log.warn({ jobId }, 'poller: job stalled; it will run again'));
+  const worker = QUEUES.poll.worker(redis, { poll: runJob }, { concurrency: opts.concurrency ?? 2, backoffStrategy: pollBackoff, log });
 
   return {
     queue,
     worker,
     pollNow: async (source) => {
       if (!sources.has(source)) throw new Error(`source "${source}" is not configured`);
-      return queue.add(QUEUES.poll.jobs.poll, { source }, { ...jobOptions, jobId: `manual-${source}-${randomUUID()}` });
+      return QUEUES.poll.add(queue, 'poll', { source }, { jobId: `manual-${source}-${randomUUID()}` });
     },
     close: async () => {
       stopping = true;
