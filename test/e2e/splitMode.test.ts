@@ -13,13 +13,14 @@ import { join, resolve } from 'node:path';
 import { createClient } from '@clickhouse/client';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ServerLane, startServerLane } from '../server-lane/serverLane.ts';
+import { type ServerLane, startServerLane } from '@quaylogs/testing/serverLane';
+import { testRedisUrl } from '@quaylogs/testing';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = 'services/cli/bin/quaylogs.js';
 const ADMIN = 'split-mode-bootstrap-token-0123456789';
 const HEC = 'split-mode-hec-token-0123456789';
-const REDIS_URL = `${process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379'}/12`;
+const REDIS_URL = testRedisUrl();
 
 interface Proc {
   child: ChildProcess;

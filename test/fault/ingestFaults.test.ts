@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AllowList, postCallback, WebhookSigner } from '@quaylogs/delivery';
 import { quitRedis, type Redis, redisForProducers, redisForWorkers } from '@quaylogs/queue';
-import { hecPlugin, parseHecTokens } from '../../services/api/src/index.ts';
+import { hecPlugin, parseHecTokens } from '@quaylogs/api';
 import { type ApiFixture, call, startApi } from '../../services/api/test/fixtures.ts';
 import { type Loader, startLoader } from '../../services/ingest/src/index.ts';
 import { count, report, tally } from './support.ts';

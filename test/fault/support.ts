@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import type { Redis } from '@quaylogs/queue';
 import { ingestBacklog, redisForProducers } from '@quaylogs/queue';
-import { exportsPlugin, hecPlugin, parseHecTokens } from '../../services/api/src/index.ts';
+import { exportsPlugin, hecPlugin, parseHecTokens } from '@quaylogs/api';
 import { type ApiFixture, startApi } from '../../services/api/test/fixtures.ts';
 
 export const ADMIN = 'test-bootstrap-token-0123456789';

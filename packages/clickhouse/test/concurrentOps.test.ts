@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { UsageLogRow } from '@quaylogs/core';
 import { type ClickHouseStore, insertUsageLogs, upsertAccounts } from '../src/index.ts';
-import { openTestStore } from './fixtures.ts';
+import { openTestStore } from '@quaylogs/testing';
 
 let store: ClickHouseStore;
 let cleanup: () => Promise<void>;

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { UsageLogRow } from '@quaylogs/core';
 import { type ClickHouseStore, insertUsageLogs, USAGE_LOG_COLUMNS } from '../src/index.ts';
-import { openTestStore } from './fixtures.ts';
+import { openTestStore } from '@quaylogs/testing';
 
 let store: ClickHouseStore;
 let cleanup: () => Promise<void>;

@@ -7,11 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseStore, QuerySpec } from '@quaylogs/clickhouse';
 import { appendIngestBatch, LOG_GENERATIONS_KEY, quitRedis, type Redis, redisForWorkers } from '@quaylogs/queue';
-import { startLoader } from '../../ingest/src/index.ts';
+import { startLoader } from '@quaylogs/ingest';
 import { LogPageCache } from '../src/index.ts';
 import { type ApiFixture, call, logRow, startApi } from './fixtures.ts';
+import { testRedisUrl } from '@quaylogs/testing';
 
-const REDIS_URL = `${process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379'}/6`;
+const REDIS_URL = testRedisUrl();
 
 let f: ApiFixture;
 let redis: Redis;

@@ -12,13 +12,14 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations } from '@quaylogs/clickhouse';
 import { quitRedis, type Redis, redisForWorkers } from '@quaylogs/queue';
-import { type JsonChild, killAllChildren, spawnJsonChild } from '../../ingest/test/support/children.ts';
-import { remoteStore } from '../../ingest/test/support/remoteStore.ts';
+import { type JsonChild, killAllChildren, spawnJsonChild } from '@quaylogs/testing/children';
+import { remoteStore } from '@quaylogs/testing/remoteStore';
 import { SCHEMA_LOCK_KEY } from '../src/schema.ts';
+import { testRedisUrl } from '@quaylogs/testing';
 
 const CHILD = fileURLToPath(new URL('./migrateChild.ts', import.meta.url));
 const HOST = fileURLToPath(new URL('../../ingest/test/support/storeHost.ts', import.meta.url));
-const REDIS_URL = `${process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379'}/7`;
+const REDIS_URL = testRedisUrl();
 
 let redis: Redis;
 let dir: string;

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAdhocSql } from '@quaylogs/api';
 import type { ClickHouseStore } from '@quaylogs/clickhouse';
-import { openTestStore } from '../../../packages/clickhouse/test/fixtures.ts';
+import { openTestStore } from '@quaylogs/testing';
 import { loadDemo } from '../src/demoLoad.ts';
 
 const doc = readFileSync(new URL('../../../docs/sql.md', import.meta.url), 'utf8');

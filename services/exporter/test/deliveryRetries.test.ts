@@ -11,8 +11,8 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { insertUsageLogs } from '@quaylogs/clickhouse';
 import { deriveLinkKeys, type Resolver, signDownloadUrl } from '@quaylogs/delivery';
-import { call, logRow, userWithToken } from '../../api/test/fixtures.ts';
-import { always, type MailSink, type Receiver, sequence, startReceiver, startSmtp } from '../../../packages/delivery/test/servers.ts';
+import { call, logRow, userWithToken } from '@quaylogs/testing';
+import { always, type MailSink, type Receiver, sequence, startReceiver, startSmtp } from '@quaylogs/testing/deliveryServers';
 import { download, waitForExport } from './support/exportChecks.ts';
 import { CALLBACK_SECRET, eventually, SECRET, type Stack, startStack } from './support/stack.ts';
 
@@ -48,7 +48,6 @@ const hookUrl = (r: Receiver, path = '/cb') => `http://hooks.test:${r.port}${pat
 beforeAll(async () => {
   smtp = await startSmtp();
   s = await startStack({
-    redisDb: 9,
     env: { QUAYLOGS_SSRF_ALLOWED_HOSTS: 'hooks.test', QUAYLOGS_SMTP_URL: smtp.url },
     tuning: { deliveryAttempts: 4, callbackTimeouts: { connectMs: 1_000, headersMs: 1_000, bodyMs: 1_000, totalMs: 5_000 } },
     resolve: resolver,

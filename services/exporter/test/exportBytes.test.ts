@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ClickHouseStore, insertUsageLogs, upsertAccounts } from '@quaylogs/clickhouse';
 import type { UsageLogRow } from '@quaylogs/core';
 import { LocalExportStore } from '@quaylogs/delivery';
-import { openTestStore } from '../../../packages/clickhouse/test/fixtures.ts';
+import { openTestStore } from '@quaylogs/testing';
 import type { ExportFormat } from '../src/exportFormats.ts';
 import { writeExport } from '../src/exportWriter.ts';
 

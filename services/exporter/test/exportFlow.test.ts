@@ -11,8 +11,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 vi.setConfig({ testTimeout: 180_000 });
 import { insertUsageLogs, upsertAccounts } from '@quaylogs/clickhouse';
 import { formatRfc2822 } from '@quaylogs/core';
-import { call, logRow } from '../../api/test/fixtures.ts';
-import { always, type MailSink, type Receiver, startReceiver, startSmtp } from '../../../packages/delivery/test/servers.ts';
+import { call, logRow } from '@quaylogs/testing';
+import { always, type MailSink, type Receiver, startReceiver, startSmtp } from '@quaylogs/testing/deliveryServers';
 import { download, expectSameEntries, logsEntries, parseCsv, parseQuayDocument, seedDemo, waitForExport } from './support/exportChecks.ts';
 import { CALLBACK_SECRET, type Stack, startStack } from './support/stack.ts';
 
@@ -34,7 +34,6 @@ beforeAll(async () => {
   smtp = await startSmtp();
   hook = await startReceiver(always(200));
   s = await startStack({
-    redisDb: 8,
     env: {
       QUAYLOGS_SSRF_ALLOWED_HOSTS: '127.0.0.1',
       QUAYLOGS_SMTP_URL: smtp.url,

@@ -7,12 +7,12 @@ import type { ClickHouseStore } from '@quaylogs/clickhouse';
 import { assignContentKeys } from '@quaylogs/core';
 import { quitRedis } from '@quaylogs/queue';
 import { startLoader } from '../src/index.ts';
-import { openTestStore, resetStore } from '../../../packages/clickhouse/test/fixtures.ts';
-import { appendRows, quayRows, storedCounts, testRedis } from './helpers.ts';
+import { openTestStore, resetStore, testRedis } from '@quaylogs/testing';
+import { appendRows, quayRows, storedCounts } from './helpers.ts';
 
 let store: ClickHouseStore;
 let cleanup: () => Promise<void>;
-const redis = testRedis(4);
+const redis = testRedis();
 
 beforeAll(async () => {
   ({ store, cleanup } = await openTestStore());
@@ -33,7 +33,7 @@ describe('loader deduplication across paths', () => {
       fromDb.map(({ event_key: _k, ...r }) => ({ ...r, datetime: `${r.datetime.slice(0, 19)}.000`, repository: '' })),
     );
     expect(fromApi.map((r) => r.event_key)).toEqual(fromDb.map((r) => r.event_key));
-    const loader = startLoader({ redis: testRedis(4), store, consumer: 'x', batchMs: 20 });
+    const loader = startLoader({ redis: testRedis(), store, consumer: 'x', batchMs: 20 });
     try {
       await appendRows(redis, fromDb, 25);
       await loader.drain();

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ClickHouseStore, findAccounts } from '@quaylogs/clickhouse';
 import { formatRfc2822, LOG_KINDS } from '@quaylogs/core';
 import { ingestBacklog, quitRedis, type Redis, redisForWorkers } from '@quaylogs/queue';
-import { openTestStore, resetStore } from '../../../packages/clickhouse/test/fixtures.ts';
+import { openTestStore, resetStore, testRedisUrl } from '@quaylogs/testing';
 import { startLoader } from '../src/loader.ts';
 import { importFile, ImportError } from '../src/import/index.ts';
 
@@ -166,7 +166,7 @@ beforeAll(async () => {
     repos.set(name, res.rows[0]!.id);
   }
   ({ store, cleanup } = await openTestStore());
-  redis = redisForWorkers(`${process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379'}/11`);
+  redis = redisForWorkers(testRedisUrl());
 });
 
 afterAll(async () => {

@@ -11,7 +11,7 @@ import { type ClickHouseStore, findAccounts, listImportCheckpoints } from '@quay
 import { LOG_KINDS, type UsageLogRow } from '@quaylogs/core';
 import { demoRows, demoWorld } from '@quaylogs/demo';
 import { ingestBacklog, quitRedis, type Redis, redisForWorkers } from '@quaylogs/queue';
-import { openTestStore, resetStore } from '../../../packages/clickhouse/test/fixtures.ts';
+import { openTestStore, resetStore, testRedisUrl } from '@quaylogs/testing';
 import { startLoader } from '../src/loader.ts';
 import { type ImportProgress, importQuayDb, ImportError } from '../src/import/index.ts';
 
@@ -213,7 +213,7 @@ beforeAll(async () => {
   await createDatabase();
   await fillQuay(4000);
   ({ store, cleanup } = await openTestStore());
-  redis = redisForWorkers(`${process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379'}/10`);
+  redis = redisForWorkers(testRedisUrl());
 });
 
 afterAll(async () => {

@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ClickHouseStore, insertUsageLogs } from '@quaylogs/clickhouse';
 import { appendIngestBatch, DEADLETTER_STREAM, INGEST_SHARDS, INGEST_STREAM, ingestBacklog, ingestShardKey, fenceOf, quitRedis, type Redis, shardOf, tryAcquireLease } from '@quaylogs/queue';
-import { openTestStore, resetStore } from '../../../packages/clickhouse/test/fixtures.ts';
+import { openTestStore, resetStore, testRedis } from '@quaylogs/testing';
 import {
   INSERT_INTENTS_KEY,
   leaseKeyOf,
@@ -17,7 +17,7 @@ import {
   startLoader,
   type Loader,
 } from '../src/index.ts';
-import { appendRows, batchOf, quayRows, storedCounts, streamState, testRedis } from './helpers.ts';
+import { appendRows, batchOf, quayRows, storedCounts, streamState } from './helpers.ts';
 
 let store: ClickHouseStore;
 let cleanup: () => Promise<void>;
@@ -26,7 +26,7 @@ const loaders: Loader[] = [];
 
 beforeAll(async () => {
   ({ store, cleanup } = await openTestStore());
-  redis = testRedis(2);
+  redis = testRedis();
 });
 afterAll(async () => {
   await quitRedis(redis);

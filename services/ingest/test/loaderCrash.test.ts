@@ -12,10 +12,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomEventKey, type UsageLogRow } from '@quaylogs/core';
 import { appendIngestBatch, ingestBacklog, quitRedis, type Redis } from '@quaylogs/queue';
-import { REDIS_BASE, testRedis } from './helpers.ts';
+import { testRedis, testRedisUrl } from '@quaylogs/testing';
 
 const CHILD = fileURLToPath(new URL('./loaderChild.ts', import.meta.url));
-const REDIS_URL = `${REDIS_BASE}/3`;
+const REDIS_URL = testRedisUrl();
 const ROWS = 200_000;
 const PER_ENTRY = 400;
 
@@ -24,7 +24,7 @@ let dir: string;
 const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
-  redis = testRedis(3);
+  redis = testRedis();
   await redis.flushdb();
   dir = mkdtempSync(join(tmpdir(), 'quaylogs-crash-'));
 });

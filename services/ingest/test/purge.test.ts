@@ -9,11 +9,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { ClickHouseStore } from '@quaylogs/clickhouse';
 import { assignContentKeys, NO_EXTENDED_FIELDS, type UsageLogRow } from '@quaylogs/core';
 import { quitRedis, type Redis, redisForWorkers } from '@quaylogs/queue';
-import { openTestStore, resetStore } from '../../../packages/clickhouse/test/fixtures.ts';
+import { openTestStore, resetStore, testRedisUrl } from '@quaylogs/testing';
 import { type Loader, PurgeError, purgeEntries, resumePurge, ROLLUPS, startLoader } from '../src/index.ts';
 import { appendRows, streamState } from './helpers.ts';
 
-const REDIS_BASE = process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379';
 const DAY = 86_400_000;
 const START = Date.UTC(2026, 5, 1, 8);
 
@@ -24,7 +23,7 @@ let loader: Loader | null = null;
 
 beforeAll(async () => {
   ({ store, cleanup } = await openTestStore());
-  redis = redisForWorkers(`${REDIS_BASE}/9`);
+  redis = redisForWorkers(testRedisUrl());
 });
 afterAll(async () => {
   await quitRedis(redis);

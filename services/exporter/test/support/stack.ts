@@ -1,7 +1,7 @@
 /**
  * The whole export path in one test process: a real embedded ClickHouse, the real
  * Fastify app with the exports plugin listening on loopback, the exporter's BullMQ
- * workers on a real Redis database (one index per test file), and a test logger.
+ * workers on a real Redis database (this file's, from @quaylogs/testing), and a test logger.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,16 +11,13 @@ import type { ClickHouseStore } from '@quaylogs/clickhouse';
 import { loadConfig } from '@quaylogs/config';
 import type { Resolver } from '@quaylogs/delivery';
 import { quitRedis, type Redis, redisForProducers, redisForWorkers } from '@quaylogs/queue';
-import { buildApp, ensureBootstrapAdmin } from '../../../api/src/index.ts';
-import { exportsPlugin } from '../../../api/src/routes/exports.ts';
-import type { ApiFixture } from '../../../api/test/fixtures.ts';
-import { MUTABLE_TABLES, openTestStore, resetStore } from '../../../../packages/clickhouse/test/fixtures.ts';
+import { buildApp, ensureBootstrapAdmin, exportsPlugin } from '@quaylogs/api';
+import { ADMIN_TOKEN, type ApiTarget, openTestStore, resetStore, testRedisUrl } from '@quaylogs/testing';
 import { type Exporter, type ExporterLog, type ExporterTuning, startExporter } from '../../src/index.ts';
 
-export const ADMIN_TOKEN = 'test-bootstrap-token-0123456789';
+export { ADMIN_TOKEN };
 export const SECRET = 'test-secret-for-page-tokens-0123456789';
 export const CALLBACK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-const EXPORT_TABLES = ['exports', 'export_deliveries', 'export_schedules', 'export_schedule_runs'];
 
 export interface LogLine {
   level: string;
@@ -41,7 +38,6 @@ export function testLogger(lines: LogLine[], echo = false): ExporterLog {
 }
 
 export interface StackOptions {
-  redisDb: 8 | 9 | 13 | 14;
   env?: Record<string, string>;
   tuning?: Partial<ExporterTuning>;
   resolve?: Resolver;
@@ -49,7 +45,8 @@ export interface StackOptions {
 
 export interface Stack {
   store: ClickHouseStore;
-  api: ApiFixture;
+  /** The API, for @quaylogs/testing's call and userWithToken. */
+  api: ApiTarget;
   url: string;
   dataDir: string;
   logs: LogLine[];
@@ -63,10 +60,10 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(opts: StackOptions): Promise<Stack> {
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const { store, cleanup } = await openTestStore();
   const dataDir = mkdtempSync(join(tmpdir(), 'quaylogs-exports-'));
-  const redisUrl = `${process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379'}/${opts.redisDb}`;
+  const redisUrl = testRedisUrl('stack');
   const producer = redisForProducers(redisUrl);
   const workers = redisForWorkers(redisUrl);
   await producer.flushdb();
@@ -100,14 +97,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const begin = (extra: Partial<ExporterTuning> = {}) =>
     startExporter({ redis: workers, store, config, log: testLogger(logs), baseUrl: url, tuning: { ...tuning, ...extra } });
   let exporter: Exporter = await begin();
-  const api: ApiFixture = {
-    store,
-    app,
-    ctx,
-    url,
-    close: async () => undefined,
-    reset: async () => undefined,
-  };
+  const api: ApiTarget = { url };
   return {
     store,
     api,
@@ -119,7 +109,6 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       await exporter.stop();
       await producer.flushdb();
       await resetStore(store);
-      for (const t of EXPORT_TABLES) await store.command({ name: 'test.truncate', sql: `TRUNCATE TABLE IF EXISTS ${t}` });
       ctx.auth.invalidate();
       await ensureBootstrapAdmin(ctx, ADMIN_TOKEN);
       logs.length = 0;
@@ -144,8 +133,6 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     },
   };
 }
-
-export { MUTABLE_TABLES };
 
 /** Polls `probe` until it returns a value (not undefined/false), or fails after `timeoutMs`. */
 export async function eventually<T>(probe: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
