@@ -1,7 +1,7 @@
 /**
  * Several processes bringing the schema up at the same moment (as a split deployment's
  * roles do when they start together), over one real engine lent by a store-host process
- * and one Redis (database 7): each migration is applied exactly once, a process told to
+ * and one Redis (this file's database): each migration is applied exactly once, a process told to
  * wait (QUAYLOGS_MIGRATE=off) says what it waits for and starts once the schema is there,
  * and a schema newer than this quaylogs is refused.
  */
@@ -14,11 +14,11 @@ import { loadMigrations } from '@quaylogs/clickhouse';
 import { quitRedis, type Redis, redisForWorkers } from '@quaylogs/queue';
 import { type JsonChild, killAllChildren, spawnJsonChild } from '@quaylogs/testing/children';
 import { remoteStore } from '@quaylogs/testing/remoteStore';
-import { SCHEMA_LOCK_KEY } from '../src/schema.ts';
+import { STORE_HOST_SCRIPT } from '@quaylogs/testing/storeHost';
 import { testRedisUrl } from '@quaylogs/testing';
+import { SCHEMA_LOCK_KEY } from '../src/schema.ts';
 
 const CHILD = fileURLToPath(new URL('./migrateChild.ts', import.meta.url));
-const HOST = fileURLToPath(new URL('../../ingest/test/support/storeHost.ts', import.meta.url));
 const REDIS_URL = testRedisUrl();
 
 let redis: Redis;
@@ -29,7 +29,7 @@ beforeAll(async () => {
   redis = redisForWorkers(REDIS_URL);
   await redis.flushdb();
   dir = mkdtempSync(join(tmpdir(), 'quaylogs-migrate-'));
-  const host = spawnJsonChild(HOST, [dir, '--no-migrate']);
+  const host = spawnJsonChild(STORE_HOST_SCRIPT, [dir, '--no-migrate']);
   port = (await host.waitFor((l) => typeof l.port === 'number')).port;
 });
 afterAll(async () => {
