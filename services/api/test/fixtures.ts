@@ -9,9 +9,11 @@ import type { ClickHouseStore } from '@quaylogs/clickhouse';
 import { insertUsageLogs, upsertAccounts } from '@quaylogs/clickhouse';
 import { loadConfig } from '@quaylogs/config';
 import type { AccountInfo, UsageLogRow } from '@quaylogs/core';
-import { buildApp, type BuildAppOptions, ensureBootstrapAdmin } from '../src/index.ts';
+import { startLoader } from '@quaylogs/ingest';
+import { quitRedis, redisForProducers, redisForWorkers } from '@quaylogs/queue';
+import { buildApp, type BuildAppOptions, ensureBootstrapAdmin, streamAuditWriter } from '../src/index.ts';
 import type { AppContext } from '../src/context.ts';
-import { ADMIN_TOKEN, openTestStore, resetStore } from '@quaylogs/testing';
+import { ADMIN_TOKEN, flushTestRedis, openTestStore, resetStore, testRedisUrl } from '@quaylogs/testing';
 
 // Calls, users, rows and Quay's error bodies come from @quaylogs/testing; re-exported for the api tests.
 export { ADMIN_TOKEN, call, logRow, mdy, notFoundBody, requiresAuthentication, type Res, unauthorized, userWithToken } from '@quaylogs/testing';
@@ -27,12 +29,30 @@ export interface ApiFixture {
   url: string;
   close(): Promise<void>;
   reset(): Promise<void>;
+  /** Resolves once every audit entry written so far is stored (at once without auditThroughStream). */
+  auditStored(): Promise<void>;
 }
 
-export async function startApi(env: Record<string, string> = {}, extra: Partial<BuildAppOptions> = {}): Promise<ApiFixture> {
+export interface ApiFixtureOptions {
+  /**
+   * Audit entries through the ingest stream and a loader, as `up` and `api` write them (this
+   * file's Redis database); await auditStored() before reading them. Default: inserted directly.
+   */
+  auditThroughStream?: boolean;
+}
+
+export async function startApi(env: Record<string, string> = {}, extra: Partial<BuildAppOptions> = {}, opts: ApiFixtureOptions = {}): Promise<ApiFixture> {
   const { store, dir, cleanup } = await openTestStore();
   const config = loadConfig({ QUAYLOGS_BOOTSTRAP_TOKEN: ADMIN_TOKEN, QUAYLOGS_SECRET: SECRET, ...env });
-  const { app, ctx } = await buildApp({ store, config, secret: SECRET, ...extra });
+  let stream: { producer: ReturnType<typeof redisForProducers>; workers: ReturnType<typeof redisForWorkers>; loader: ReturnType<typeof startLoader> } | null = null;
+  if (opts.auditThroughStream) {
+    await flushTestRedis('api');
+    const producer = redisForProducers(testRedisUrl('api'));
+    const workers = redisForWorkers(testRedisUrl('api'));
+    stream = { producer, workers, loader: startLoader({ redis: workers, store, consumer: 'api-fixture', batchMs: 20 }) };
+  }
+  const audit = stream ? { audit: streamAuditWriter(stream.producer) } : {};
+  const { app, ctx } = await buildApp({ store, config, secret: SECRET, ...audit, ...extra });
   await ensureBootstrapAdmin(ctx, ADMIN_TOKEN);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -42,11 +62,20 @@ export async function startApi(env: Record<string, string> = {}, extra: Partial<
     app,
     ctx,
     url,
+    async auditStored() {
+      await stream?.loader.drain();
+    },
     async close() {
       await app.close();
+      if (stream) {
+        await stream.loader.stop();
+        await quitRedis(stream.producer);
+        await quitRedis(stream.workers);
+      }
       await cleanup();
     },
     async reset() {
+      await stream?.loader.drain();
       await resetStore(store);
       ctx.auth.invalidate();
       await ensureBootstrapAdmin(ctx, ADMIN_TOKEN);

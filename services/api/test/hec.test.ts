@@ -53,6 +53,7 @@ beforeAll(async () => {
     url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
     close: async () => undefined,
     reset: async () => undefined,
+    auditStored: async () => undefined,
   };
 });
 afterAll(async () => {

@@ -171,6 +171,7 @@ describe('SSRF guard', () => {
     expect(ftp.status).toBe(400);
     expect(ftp.body.error_message).toBe("Invalid URL scheme 'ftp': only HTTP and HTTPS are allowed");
     // each refusal is audited as Quay does: export_logs_failure, "invalid request"
+    await s.auditStored();
     const audit = await call(s.api, 'GET', '/api/v1/organization/acme/logs?kind=export_logs_failure');
     expect(audit.body.logs).toHaveLength(7);
     expect(audit.body.logs[0].metadata).toMatchObject({ error: 'invalid request', url: 'ftp://registry.example.com/logs', email: null });
@@ -215,6 +216,7 @@ describe("Quay's request rules", () => {
     expect(ok.status).toBe(200);
 
     const entries = async (kind: string) => (await call(s.api, 'GET', `/api/v1/organization/acme/logs?kind=${kind}`, { token: alice })).body.logs;
+    await s.auditStored();
     const failures = await entries('export_logs_failure');
     expect(failures.map((e: any) => [e.performer.name, e.metadata.error, e.metadata.repo ?? null])).toEqual([
       ['alice', 'non-existent repository', 'nope'],
@@ -252,6 +254,7 @@ describe("Quay's request rules", () => {
     expect(typed.status).toBe(400);
     expect(typed.body.error_message).toBe("123 is not of type 'string'");
     expect((await exportAcme({ format: 'xml' })).body.error_message).toBe('format must be one of json, ndjson, csv');
+    await s.auditStored();
     const audit = (await call(s.api, 'GET', '/api/v1/organization/acme/logs?kind=export_logs_failure')).body.logs;
     expect(audit.map((e: any) => e.metadata.error)).toEqual(['invalid request', 'invalid request', 'Invalid time span selected']);
 

@@ -1,7 +1,8 @@
 /**
  * The whole export path in one test process: a real embedded ClickHouse, the real
  * Fastify app with the exports plugin listening on loopback, the exporter's BullMQ
- * workers on a real Redis database (this file's, from @quaylogs/testing), and a test logger.
+ * workers on a real Redis database (this file's, from @quaylogs/testing), a loader storing
+ * the API's audit entries from the ingest stream as in production, and a test logger.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,8 @@ import type { ClickHouseStore } from '@quaylogs/clickhouse';
 import { loadConfig } from '@quaylogs/config';
 import type { Resolver } from '@quaylogs/delivery';
 import { quitRedis, type Redis, redisForProducers, redisForWorkers } from '@quaylogs/queue';
-import { buildApp, ensureBootstrapAdmin, exportsPlugin } from '@quaylogs/api';
+import { buildApp, ensureBootstrapAdmin, exportsPlugin, streamAuditWriter } from '@quaylogs/api';
+import { type Loader, startLoader } from '@quaylogs/ingest';
 import { ADMIN_TOKEN, type ApiTarget, openTestStore, resetStore, testRedisUrl } from '@quaylogs/testing';
 import { type Exporter, type ExporterLog, type ExporterTuning, startExporter } from '../../src/index.ts';
 
@@ -53,6 +55,8 @@ export interface Stack {
   producer: Redis;
   /** Stops the exporter, empties the export tables, logs and the Redis database, starts it again. */
   reset(): Promise<void>;
+  /** Resolves once every audit entry the API wrote so far is stored (they go through the ingest stream). */
+  auditStored(): Promise<void>;
   /** Stops the exporter, empties the Redis database, starts it again (ClickHouse kept). */
   flushRedis(): Promise<void>;
   /** Stops the exporter and starts it again (state kept), optionally with other tuning. */
@@ -79,6 +83,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     store,
     config,
     secret: SECRET,
+    audit: streamAuditWriter(producer),
     plugins: [exportsPlugin({ redis: producer, generateJobOptions, ...(opts.resolve ? { resolve: opts.resolve } : {}) })],
   });
   await ensureBootstrapAdmin(ctx, ADMIN_TOKEN);
@@ -97,6 +102,17 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const begin = (extra: Partial<ExporterTuning> = {}) =>
     startExporter({ redis: workers, store, config, log: testLogger(logs), baseUrl: url, tuning: { ...tuning, ...extra } });
   let exporter: Exporter = await begin();
+  const load = () => startLoader({ redis: workers, store, consumer: 'stack', batchMs: 20 });
+  let loader: Loader = load();
+  /** Stops the exporter and the loader (what is in the stream stored first), runs `between`, starts both again. */
+  const restartAround = async (between: () => Promise<void>) => {
+    await exporter.stop();
+    await loader.drain();
+    await loader.stop();
+    await between();
+    loader = load();
+    exporter = await begin();
+  };
   const api: ApiTarget = { url };
   return {
     store,
@@ -106,18 +122,19 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     logs,
     producer,
     async reset() {
-      await exporter.stop();
-      await producer.flushdb();
-      await resetStore(store);
-      ctx.auth.invalidate();
-      await ensureBootstrapAdmin(ctx, ADMIN_TOKEN);
-      logs.length = 0;
-      exporter = await begin();
+      await restartAround(async () => {
+        await producer.flushdb();
+        await resetStore(store);
+        ctx.auth.invalidate();
+        await ensureBootstrapAdmin(ctx, ADMIN_TOKEN);
+        logs.length = 0;
+      });
     },
+    auditStored: () => loader.drain(),
     async flushRedis() {
-      await exporter.stop();
-      await producer.flushdb();
-      exporter = await begin();
+      await restartAround(async () => {
+        await producer.flushdb();
+      });
     },
     async restartExporter(extra) {
       await exporter.stop();
@@ -125,6 +142,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     },
     async close() {
       await exporter.stop();
+      await loader.stop();
       await app.close();
       await quitRedis(producer);
       await quitRedis(workers);
