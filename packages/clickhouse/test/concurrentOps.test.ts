@@ -6,17 +6,12 @@
  * failing with another statement's parse error — which the per-connection queue guards against.)
  * Real embedded ClickHouse.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { UsageLogRow } from '@quaylogs/core';
-import { type ClickHouseStore, insertUsageLogs, upsertAccounts } from '../src/index.ts';
-import { openTestStore } from '@quaylogs/testing';
+import { insertUsageLogs, upsertAccounts } from '../src/index.ts';
+import { useTestStore } from '@quaylogs/testing';
 
-let store: ClickHouseStore;
-let cleanup: () => Promise<void>;
-beforeAll(async () => {
-  ({ store, cleanup } = await openTestStore());
-}, 120_000);
-afterAll(async () => cleanup?.());
+const file = useTestStore();
 
 function rows(batch: number, n: number): UsageLogRow[] {
   return Array.from({ length: n }, (_, i) => ({
@@ -29,14 +24,14 @@ function rows(batch: number, n: number): UsageLogRow[] {
 it('concurrent inserts of different shapes and concurrent reads each get their own outcome', async () => {
   const ops: Promise<unknown>[] = [];
   for (let b = 1; b <= 12; b++) {
-    ops.push(insertUsageLogs(store, rows(b, 500), `concurrent-${b}`));
-    ops.push(upsertAccounts(store, 'concurrent', [{ name: `user${b}`, kind: 'user', email: `user${b}@example.com` }]));
-    ops.push(store.query<{ n: string }>({ name: 'test.count', sql: "SELECT count() AS n FROM usage_logs WHERE source = 'concurrent'" }));
+    ops.push(insertUsageLogs(file.store, rows(b, 500), `concurrent-${b}`));
+    ops.push(upsertAccounts(file.store, 'concurrent', [{ name: `user${b}`, kind: 'user', email: `user${b}@example.com` }]));
+    ops.push(file.store.query<{ n: string }>({ name: 'test.count', sql: "SELECT count() AS n FROM usage_logs WHERE source = 'concurrent'" }));
   }
   const outcomes = await Promise.allSettled(ops);
   expect(outcomes.filter((o) => o.status === 'rejected').map((o) => String((o as PromiseRejectedResult).reason))).toEqual([]);
-  const [n] = await store.query<{ n: string }>({ name: 'test.count', sql: "SELECT count() AS n FROM usage_logs WHERE source = 'concurrent'" });
+  const [n] = await file.store.query<{ n: string }>({ name: 'test.count', sql: "SELECT count() AS n FROM usage_logs WHERE source = 'concurrent'" });
   expect(Number(n!.n)).toBe(12 * 500);
-  const [a] = await store.query<{ n: string }>({ name: 'test.accounts', sql: "SELECT count() AS n FROM accounts FINAL WHERE source = 'concurrent'" });
+  const [a] = await file.store.query<{ n: string }>({ name: 'test.accounts', sql: "SELECT count() AS n FROM accounts FINAL WHERE source = 'concurrent'" });
   expect(Number(a!.n)).toBe(12);
 });

@@ -23,27 +23,17 @@ export interface TestStore {
 /** A fresh store, migrated, in a new temporary directory. */
 export async function openTestStore(): Promise<TestStore> {
   const dir = mkdtempSync(join(tmpdir(), 'quaylogs-test-'));
-  if (TEST_BACKEND === 'server') {
-    const lane = await startServerLane();
-    const store = await openServerStore({ url: lane.clickhouseUrl, database: 'quaylogs' });
-    await migrate(store);
-    return {
-      store,
-      dir,
-      cleanup: async () => {
-        await store.close();
-        await lane.stop();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  }
-  const store = await openEmbeddedStore({ path: join(dir, 'clickhouse'), database: 'quaylogs' });
+  const lane = TEST_BACKEND === 'server' ? await startServerLane() : null;
+  const store = lane
+    ? await openServerStore({ url: lane.clickhouseUrl, database: 'quaylogs' })
+    : await openEmbeddedStore({ path: join(dir, 'clickhouse'), database: 'quaylogs' });
   await migrate(store);
   return {
     store,
     dir,
     cleanup: async () => {
       await store.close();
+      await lane?.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -11,7 +11,6 @@ import { type ClickHouseStore, DEFAULT_MIGRATIONS_DIR, migrate, openEmbeddedStor
 import { randomEventKey, NO_EXTENDED_FIELDS, type UsageLogRow } from '@quaylogs/core';
 import { appendIngestBatch, quitRedis, type Redis, redisForWorkers } from '@quaylogs/queue';
 import { quiesceWriters, startLoader } from '../src/index.ts';
-import { REDIS_BASE } from './helpers.ts';
 import { testRedisUrl } from '@quaylogs/testing';
 
 let redis: Redis;

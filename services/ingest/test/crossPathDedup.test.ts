@@ -2,28 +2,20 @@
  * One entry reaching quaylogs by two paths — Quay's database (milliseconds) and Quay's
  * API (seconds only) — is stored once: content keys identify an entry to the second.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseStore } from '@quaylogs/clickhouse';
 import { assignContentKeys } from '@quaylogs/core';
-import { quitRedis } from '@quaylogs/queue';
+import type { Redis } from '@quaylogs/queue';
 import { startLoader } from '../src/index.ts';
-import { openTestStore, resetStore, testRedis } from '@quaylogs/testing';
+import { testRedis, useStoreAndRedis } from '@quaylogs/testing';
 import { appendRows, quayRows, storedCounts } from './helpers.ts';
 
+const file = useStoreAndRedis();
 let store: ClickHouseStore;
-let cleanup: () => Promise<void>;
-const redis = testRedis();
+let redis: Redis;
 
-beforeAll(async () => {
-  ({ store, cleanup } = await openTestStore());
-});
-afterAll(async () => {
-  await quitRedis(redis);
-  await cleanup();
-});
-beforeEach(async () => {
-  await redis.flushdb();
-  await resetStore(store);
+beforeAll(() => {
+  ({ store, redis } = file);
 });
 
 describe('loader deduplication across paths', () => {
