@@ -4,6 +4,7 @@
  * data-directory lock, and an orderly SIGTERM.
  */
 import { join } from 'node:path';
+import { hecEvent } from '@quaylogs/testing';
 import { freePort, portOpen, type Run, type Up, type UpSite, upSite } from '@quaylogs/testing/up';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -145,7 +146,7 @@ describe('quaylogs CLI', () => {
     const hec = await fetch(`http://127.0.0.1:${port}/services/collector/event`, {
       method: 'POST',
       headers: { authorization: `Splunk ${HEC_TOKEN}` },
-      body: JSON.stringify({ event: { kind: 'pull_repo', account: 'acme', repository: 'web', performer: 'alice', ip: '10.0.0.9', datetime: Math.floor(Date.now() / 1000) } }),
+      body: JSON.stringify(hecEvent()), // a pull of acme/web by alice, now
     });
     expect([hec.status, await hec.text()]).toEqual([200, '{"text":"Success","code":0}']);
     let fromHec: Run = { code: 0, signal: null, stdout: '', stderr: '' };
