@@ -16,7 +16,7 @@ import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { type Receiver, sequence, startReceiver } from '@quaylogs/testing/deliveryServers';
 import { download, parseQuayDocument } from './support/exportChecks.ts';
 import { ADMIN_TOKEN, CALLBACK_SECRET, eventually, SECRET } from './support/stack.ts';
-import { testRedisUrl } from '@quaylogs/testing';
+import { REPO_ROOT, testRedisUrl } from '@quaylogs/testing';
 
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 60_000 });
 
@@ -37,7 +37,7 @@ interface Child {
 
 function startChild(extraEnv: Record<string, string> = {}): Promise<Child> {
   const proc = spawn(process.execPath, ['--import', 'tsx', CHILD], {
-    cwd: resolve(import.meta.dirname, '../../..'),
+    cwd: REPO_ROOT,
     env: {
       ...process.env,
       CHILD_DATA_DIR: dataDir,
