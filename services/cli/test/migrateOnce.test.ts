@@ -14,7 +14,7 @@ import { loadMigrations } from '@quaylogs/clickhouse';
 import { quitRedis, type Redis, redisForWorkers } from '@quaylogs/queue';
 import { type JsonChild, killAllChildren, spawnJsonChild } from '@quaylogs/testing/children';
 import { remoteStore } from '@quaylogs/testing/remoteStore';
-import { STORE_HOST_SCRIPT } from '@quaylogs/testing/storeHost';
+import { startStoreHost } from '@quaylogs/testing/storeHost';
 import { testRedisUrl } from '@quaylogs/testing';
 import { SCHEMA_LOCK_KEY } from '../src/schema.ts';
 
@@ -29,8 +29,7 @@ beforeAll(async () => {
   redis = redisForWorkers(REDIS_URL);
   await redis.flushdb();
   dir = mkdtempSync(join(tmpdir(), 'quaylogs-migrate-'));
-  const host = spawnJsonChild(STORE_HOST_SCRIPT, [dir, '--no-migrate']);
-  port = (await host.waitFor((l) => typeof l.port === 'number')).port;
+  ({ port } = await startStoreHost(dir, { migrate: false }));
 });
 afterAll(async () => {
   await killAllChildren();
