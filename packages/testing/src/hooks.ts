@@ -15,15 +15,14 @@ export interface FileStore {
   dir: string;
 }
 
-/** A migrated store for this file; `resetEach` empties its data tables before every test. */
-export function useTestStore(opts: { resetEach?: boolean } = {}): FileStore {
+/** A migrated store for this file (kept across its tests). */
+export function useTestStore(): FileStore {
   const f = {} as FileStore;
   let cleanup: (() => Promise<void>) | undefined;
   beforeAll(async () => {
     ({ store: f.store, dir: f.dir, cleanup } = await openTestStore());
   }, 120_000);
   afterAll(async () => cleanup?.());
-  if (opts.resetEach) beforeEach(async () => resetStore(f.store));
   return f;
 }
 
