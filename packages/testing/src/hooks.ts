@@ -33,15 +33,12 @@ export interface FileStoreAndRedis extends FileStore {
 
 /** A store and this file's Redis database, both emptied before every test. */
 export function useStoreAndRedis(): FileStoreAndRedis {
-  const f = {} as FileStoreAndRedis;
-  let cleanup: (() => Promise<void>) | undefined;
-  beforeAll(async () => {
-    ({ store: f.store, dir: f.dir, cleanup } = await openTestStore());
+  const f = useTestStore() as FileStoreAndRedis;
+  beforeAll(() => {
     f.redis = testRedis();
-  }, 120_000);
+  });
   afterAll(async () => {
     if (f.redis) await quitRedis(f.redis);
-    await cleanup?.();
   });
   beforeEach(async () => {
     await f.redis.flushdb();
