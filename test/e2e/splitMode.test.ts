@@ -5,70 +5,20 @@
  * protocol) and one Redis. Entries sent to the API's HEC receiver are stored by the other
  * process's loader and read back through the API; SIGTERM stops both in order.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { createClient } from '@clickhouse/client';
-import { Redis } from 'ioredis';
+import { flushTestRedis } from '@quaylogs/testing';
+import { type ServerLane, startServerLane } from '@quaylogs/testing/serverLane';
+import { killAllQuaylogs, spawnQuaylogs, type UpSite, upSite } from '@quaylogs/testing/up';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ServerLane, startServerLane } from '../server-lane/serverLane.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = 'services/cli/bin/quaylogs.js';
 const ADMIN = 'split-mode-bootstrap-token-0123456789';
 const HEC = 'split-mode-hec-token-0123456789';
-const REDIS_URL = `${process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379'}/12`;
-
-interface Proc {
-  child: ChildProcess;
-  out: () => string;
-  done: Promise<number | null>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => res(port));
-    });
-  });
-}
 
 let lane: ServerLane;
-let dataDir: string;
-let apiPort: number;
-const procs: Proc[] = [];
+/** The data directory, port and environment the commands share (REDIS_URL: this file's database). */
+let site: UpSite;
 
-function env(): NodeJS.ProcessEnv {
-  const base: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(QUAYLOGS_|CLICKHOUSE_|REDIS_)/.test(k)) base[k] = v;
-  return {
-    ...base,
-    CLICKHOUSE_URL: lane.clickhouseUrl,
-    REDIS_URL,
-    QUAYLOGS_DATA_DIR: dataDir,
-    QUAYLOGS_PORT: String(apiPort),
-    QUAYLOGS_BOOTSTRAP_TOKEN: ADMIN,
-    QUAYLOGS_SECRET: 'split-mode-secret-0123456789abcdef',
-    QUAYLOGS_HEC_TOKENS: `prod=${HEC}`,
-    QUAYLOGS_LOG_LEVEL: 'warn',
-    QUAYLOGS_LOADER_BATCH_MS: '50',
-  };
-}
-
-function quaylogs(...args: string[]): Proc {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  const proc = { child, out: () => out, done: new Promise<number | null>((r) => child.on('close', (code) => r(code))) };
-  procs.push(proc);
-  return proc;
-}
+const quaylogs = (...args: string[]) => spawnQuaylogs(args, site.env);
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 90_000): Promise<T> {
   const end = Date.now() + ms;
@@ -82,17 +32,21 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
 
 beforeAll(async () => {
   lane = await startServerLane();
-  dataDir = mkdtempSync(join(tmpdir(), 'quaylogs-split-'));
-  apiPort = await freePort();
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-  await redis.flushdb();
-  redis.disconnect();
+  site = await upSite({
+    env: {
+      CLICKHOUSE_URL: lane.clickhouseUrl,
+      QUAYLOGS_BOOTSTRAP_TOKEN: ADMIN,
+      QUAYLOGS_SECRET: 'split-mode-secret-0123456789abcdef',
+      QUAYLOGS_HEC_TOKENS: `prod=${HEC}`,
+      QUAYLOGS_LOADER_BATCH_MS: '50',
+    },
+  });
+  await flushTestRedis('up');
 });
 afterAll(async () => {
-  for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-  await Promise.all(procs.map((p) => p.done));
+  await killAllQuaylogs();
   await lane?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await site?.close();
 });
 
 const event = (i: number) => ({
@@ -108,12 +62,12 @@ const event = (i: number) => ({
 describe('split mode over the server backend, as separate processes', () => {
   it('migrate, then api and worker: HEC entries are stored once by the worker and read back through the api', async () => {
     const migrated = quaylogs('migrate');
-    expect(await migrated.done, migrated.out()).toBe(0);
-    expect(migrated.out()).toMatch(/^\d+ applied, 0 already applied$/m);
+    expect((await migrated.done).code, migrated.output()).toBe(0);
+    expect(migrated.output()).toMatch(/^\d+ applied, 0 already applied$/m);
 
     const api = quaylogs('api');
     const worker = quaylogs('worker', '--roles', 'loader,exporter');
-    const base = `http://127.0.0.1:${apiPort}`;
+    const base = site.url;
     await until('the api', async () => ((await fetch(`${base}/readyz`)).status === 200 ? true : undefined));
 
     const body = Array.from({ length: 300 }, (_, i) => JSON.stringify(event(i))).join('\n');
@@ -138,8 +92,8 @@ describe('split mode over the server backend, as separate processes', () => {
 
     api.child.kill('SIGTERM');
     worker.child.kill('SIGTERM');
-    expect(await api.done, api.out()).toBe(0);
-    expect(await worker.done, worker.out()).toBe(0);
+    expect((await api.done).code, api.output()).toBe(0);
+    expect((await worker.done).code, worker.output()).toBe(0);
     // Three processes start through tsx (about 10 s each on 2 shared cores) before any entry flows.
   }, 240_000);
 });

@@ -16,9 +16,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AllowList, postCallback, WebhookSigner } from '@quaylogs/delivery';
 import { quitRedis, type Redis, redisForProducers, redisForWorkers } from '@quaylogs/queue';
-import { hecPlugin, parseHecTokens } from '../../services/api/src/index.ts';
-import { type ApiFixture, call, startApi } from '../../services/api/test/fixtures.ts';
-import { type Loader, startLoader } from '../../services/ingest/src/index.ts';
+import { hecPlugin, parseHecTokens } from '@quaylogs/api';
+import { type ApiFixture, call, startApi } from '@quaylogs/api/testing';
+import { type Loader, startLoader } from '@quaylogs/ingest';
 import { count, report, tally } from './support.ts';
 
 const HEC_TOKEN = '4b7e2d1c-9a8f-4e3d-b2c1-0f9e8d7c6b5a';

@@ -12,7 +12,7 @@ import { ADMIN, count, type FaultApi, HEC_TOKEN, jsonText, nastyJson, nastyText,
 
 let api: FaultApi;
 beforeAll(async () => {
-  api = await startFaultApi(11);
+  api = await startFaultApi();
 });
 afterAll(async () => api?.close());
 

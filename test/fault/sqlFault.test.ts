@@ -7,12 +7,12 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { call } from '../../services/api/test/fixtures.ts';
+import { call } from '@quaylogs/api/testing';
 import { count, type FaultApi, report, SEED, snapshot, startFaultApi, tally } from './support.ts';
 
 let api: FaultApi;
 beforeAll(async () => {
-  api = await startFaultApi(12);
+  api = await startFaultApi();
 });
 afterAll(async () => api?.close());
 

@@ -7,8 +7,9 @@
 import fc from 'fast-check';
 import type { Redis } from '@quaylogs/queue';
 import { ingestBacklog, redisForProducers } from '@quaylogs/queue';
-import { exportsPlugin, hecPlugin, parseHecTokens } from '../../services/api/src/index.ts';
-import { type ApiFixture, startApi } from '../../services/api/test/fixtures.ts';
+import { exportsPlugin, hecPlugin, parseHecTokens } from '@quaylogs/api';
+import { type ApiFixture, startApi } from '@quaylogs/api/testing';
+import { testRedisUrl } from '@quaylogs/testing';
 
 export const ADMIN = 'test-bootstrap-token-0123456789';
 export const HEC_TOKEN = '9c1f5e2a-3b4d-4e6f-8a7b-1c2d3e4f5a6b';
@@ -21,8 +22,8 @@ export interface FaultApi {
   close(): Promise<void>;
 }
 
-export async function startFaultApi(redisDb: number): Promise<FaultApi> {
-  const redis = redisForProducers(`${process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379'}/${redisDb}`);
+export async function startFaultApi(): Promise<FaultApi> {
+  const redis = redisForProducers(testRedisUrl('fault'));
   await redis.flushdb();
   const f = await startApi(
     { QUAYLOGS_SMTP_URL: 'smtp://127.0.0.1:1', QUAYLOGS_QUERY_TIMEOUT_S: '5' },

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ClickHouseStore, loadMigrations, migrate } from '../src/index.ts';
 import { REBUILD_TABLES, renderMigrationRecords, renderMigrations, renderStatement, REPLICATED_WORK_TABLES, SCHEMA_MIGRATIONS_DDL, SHARDED_TABLES } from '../src/clusterDdl.ts';
-import { openTestStore, TEST_BACKEND } from './fixtures.ts';
+import { openTestStore, TEST_BACKEND } from '@quaylogs/testing';
 
 let store: ClickHouseStore;
 let cleanup: () => Promise<void>;

@@ -6,17 +6,12 @@
  * failing with another statement's parse error — which the per-connection queue guards against.)
  * Real embedded ClickHouse.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { UsageLogRow } from '@quaylogs/core';
-import { type ClickHouseStore, insertUsageLogs, upsertAccounts } from '../src/index.ts';
-import { openTestStore } from './fixtures.ts';
+import { insertUsageLogs, upsertAccounts } from '../src/index.ts';
+import { useTestStore } from '@quaylogs/testing';
 
-let store: ClickHouseStore;
-let cleanup: () => Promise<void>;
-beforeAll(async () => {
-  ({ store, cleanup } = await openTestStore());
-}, 120_000);
-afterAll(async () => cleanup?.());
+const file = useTestStore();
 
 function rows(batch: number, n: number): UsageLogRow[] {
   return Array.from({ length: n }, (_, i) => ({
@@ -29,28 +24,28 @@ function rows(batch: number, n: number): UsageLogRow[] {
 it('concurrent inserts of different shapes and concurrent reads each get their own outcome', async () => {
   const ops: Promise<unknown>[] = [];
   for (let b = 1; b <= 12; b++) {
-    ops.push(insertUsageLogs(store, rows(b, 500), `concurrent-${b}`));
-    ops.push(upsertAccounts(store, 'concurrent', [{ name: `user${b}`, kind: 'user', email: `user${b}@example.com` }]));
-    ops.push(store.query<{ n: string }>({ name: 'test.count', sql: "SELECT count() AS n FROM usage_logs WHERE source = 'concurrent'" }));
+    ops.push(insertUsageLogs(file.store, rows(b, 500), `concurrent-${b}`));
+    ops.push(upsertAccounts(file.store, 'concurrent', [{ name: `user${b}`, kind: 'user', email: `user${b}@example.com` }]));
+    ops.push(file.store.query<{ n: string }>({ name: 'test.count', sql: "SELECT count() AS n FROM usage_logs WHERE source = 'concurrent'" }));
   }
   const outcomes = await Promise.allSettled(ops);
   expect(outcomes.filter((o) => o.status === 'rejected').map((o) => String((o as PromiseRejectedResult).reason))).toEqual([]);
-  const [n] = await store.query<{ n: string }>({ name: 'test.count', sql: "SELECT count() AS n FROM usage_logs WHERE source = 'concurrent'" });
+  const [n] = await file.store.query<{ n: string }>({ name: 'test.count', sql: "SELECT count() AS n FROM usage_logs WHERE source = 'concurrent'" });
   expect(Number(n!.n)).toBe(12 * 500);
-  const [a] = await store.query<{ n: string }>({ name: 'test.accounts', sql: "SELECT count() AS n FROM accounts FINAL WHERE source = 'concurrent'" });
+  const [a] = await file.store.query<{ n: string }>({ name: 'test.accounts', sql: "SELECT count() AS n FROM accounts FINAL WHERE source = 'concurrent'" });
   expect(Number(a!.n)).toBe(12);
 });
 
 it.skipIf(process.env.QUAYLOGS_TEST_BACKEND === 'server')('lists the statements still running or queued, by connection, and forgets them once answered', async () => {
   const slow = (i: number) =>
-    store.query({ name: `test.slow${i}`, sql: 'SELECT sleepEachRow(0.4) FROM numbers(2) SETTINGS function_sleep_max_microseconds_per_block = 3000000' });
+    file.store.query({ name: `test.slow${i}`, sql: 'SELECT sleepEachRow(0.4) FROM numbers(2) SETTINGS function_sleep_max_microseconds_per_block = 3000000' });
   const running = [slow(1), slow(2), slow(3)];
   await new Promise((r) => setTimeout(r, 200));
-  const seen = store.inFlight!();
+  const seen = file.store.inFlight!();
   expect(seen.map((s) => s.name).sort()).toEqual(['test.slow1', 'test.slow2', 'test.slow3']);
   expect(seen.filter((s) => s.state === 'running').length).toBe(2); // two read connections
   expect(seen.filter((s) => s.state === 'queued')).toHaveLength(1);
   expect(seen.every((s) => /^reader \d$/.test(s.connection) && s.ms >= 0)).toBe(true);
   await Promise.all(running);
-  expect(store.inFlight!()).toEqual([]);
+  expect(file.store.inFlight!()).toEqual([]);
 });

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { UsageLogRow } from '@quaylogs/core';
 import { type ClickHouseStore, countUsageLogs, insertUsageLogs, listUsageLogs, migrate } from '../src/index.ts';
-import { openTestStore, resetStore, TEST_BACKEND } from './fixtures.ts';
-import { row as baseRow } from '../../core/test/fixtures.ts';
+import { openTestStore, resetStore, TEST_BACKEND } from '@quaylogs/testing';
+import { row as baseRow } from '@quaylogs/testing';
 
 let store: ClickHouseStore;
 let dir: string;

@@ -2,17 +2,12 @@
  * The loader's insert stores every string exactly as given (whatever format it sends): tabs, newlines, carriage returns, backslashes, NUL, a literal
  * `\N`, non-ASCII and astral characters, empty strings. Real embedded ClickHouse.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { UsageLogRow } from '@quaylogs/core';
-import { type ClickHouseStore, insertUsageLogs, USAGE_LOG_COLUMNS } from '../src/index.ts';
-import { openTestStore } from './fixtures.ts';
+import { insertUsageLogs, USAGE_LOG_COLUMNS } from '../src/index.ts';
+import { useTestStore } from '@quaylogs/testing';
 
-let store: ClickHouseStore;
-let cleanup: () => Promise<void>;
-beforeAll(async () => {
-  ({ store, cleanup } = await openTestStore());
-}, 120_000);
-afterAll(async () => cleanup?.());
+const file = useTestStore();
 
 const AWKWARD = ['a\tb', 'line\nbreak', 'cr\rhere', 'back\\slash', 'nul\0byte', '\\N', '\\t literal', 'café 😀', '', ' lead and trail ', '"quoted"', "it's"];
 
@@ -39,22 +34,22 @@ function row(i: number, text: string): UsageLogRow {
 
 it('stores every field exactly as given, escapes and all', async () => {
   const rows = AWKWARD.map((t, i) => row(i, t));
-  await insertUsageLogs(store, rows, 'roundtrip');
-  const back = await store.query<UsageLogRow>({
+  await insertUsageLogs(file.store, rows, 'roundtrip');
+  const back = await file.store.query<UsageLogRow>({
     name: 'test.roundtrip',
     sql: `SELECT ${USAGE_LOG_COLUMNS.map((c) => (c === 'event_key' ? 'toString(event_key) AS event_key' : c === 'datetime' ? 'toString(datetime) AS datetime' : c)).join(', ')} FROM usage_logs ORDER BY event_key DESC`,
   });
   expect(back).toEqual(rows);
   // The same token again is a retry: ClickHouse drops it.
-  await insertUsageLogs(store, rows, 'roundtrip');
-  const [n] = await store.query<{ n: string }>({ name: 'test.count', sql: 'SELECT count() AS n FROM usage_logs' });
+  await insertUsageLogs(file.store, rows, 'roundtrip');
+  const [n] = await file.store.query<{ n: string }>({ name: 'test.count', sql: 'SELECT count() AS n FROM usage_logs' });
   expect(Number(n!.n)).toBe(rows.length);
 });
 
 it('refuses a column list that is not plain column names, and inserts nothing', async () => {
-  const [before] = await store.query<{ n: string }>({ name: 'test.count', sql: 'SELECT count() AS n FROM usage_logs' });
-  await expect(store.insert({ table: 'usage_logs', rows: [row(50, 'x')], columns: ['source', 'namespace) SELECT 1 --'] })).rejects.toThrow(/invalid column list/);
-  await expect(store.insert({ table: 'usage_logs', rows: [row(51, 'x')], columns: [] })).rejects.toThrow(/invalid column list/);
-  const [after] = await store.query<{ n: string }>({ name: 'test.count', sql: 'SELECT count() AS n FROM usage_logs' });
+  const [before] = await file.store.query<{ n: string }>({ name: 'test.count', sql: 'SELECT count() AS n FROM usage_logs' });
+  await expect(file.store.insert({ table: 'usage_logs', rows: [row(50, 'x')], columns: ['source', 'namespace) SELECT 1 --'] })).rejects.toThrow(/invalid column list/);
+  await expect(file.store.insert({ table: 'usage_logs', rows: [row(51, 'x')], columns: [] })).rejects.toThrow(/invalid column list/);
+  const [after] = await file.store.query<{ n: string }>({ name: 'test.count', sql: 'SELECT count() AS n FROM usage_logs' });
   expect(after!.n).toBe(before!.n);
 });

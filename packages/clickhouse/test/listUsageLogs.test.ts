@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { chTime, type ClickHouseStore, insertUsageLogs, listUsageLogs, type LogCursor } from '../src/index.ts';
-import { row } from '../../core/test/fixtures.ts';
-import { openTestStore, resetStore } from './fixtures.ts';
+import { row } from '@quaylogs/testing';
+import { openTestStore, resetStore } from '@quaylogs/testing';
 
 let store: ClickHouseStore;
 let cleanup: () => Promise<void>;

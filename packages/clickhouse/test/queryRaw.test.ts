@@ -6,7 +6,7 @@
  * with its own result.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { openTestStore } from './fixtures.ts';
+import { openTestStore } from '@quaylogs/testing';
 
 const opening = openTestStore();
 let store: Awaited<typeof opening>['store'];

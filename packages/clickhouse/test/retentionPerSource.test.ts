@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { UsageLogRow } from '@quaylogs/core';
 import { applyRetention, type ClickHouseStore, insertUsageLogs, retentionFor, retentionTtl } from '../src/index.ts';
-import { openTestStore, resetStore } from './fixtures.ts';
-import { row as baseRow } from '../../core/test/fixtures.ts';
+import { openTestStore, resetStore } from '@quaylogs/testing';
+import { row as baseRow } from '@quaylogs/testing';
 
 let store: ClickHouseStore;
 let cleanup: () => Promise<void>;

@@ -17,7 +17,7 @@ import {
   putPollCheckpoint,
   queuedExport,
 } from '../src/index.ts';
-import { openTestStore, resetStore } from './fixtures.ts';
+import { openTestStore, resetStore } from '@quaylogs/testing';
 
 let store: ClickHouseStore;
 let cleanup: () => Promise<void>;

@@ -7,7 +7,7 @@ import {
   randomEventKey,
   type UsageLogRow,
 } from '../src/index.ts';
-import { row } from './fixtures.ts';
+import { row } from '@quaylogs/testing';
 
 const MAX_U128 = (1n << 128n) - 1n;
 const unkeyed = (overrides: Partial<UsageLogRow> = {}): Omit<UsageLogRow, 'event_key'> => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { avatarFor, renderAggregate, renderLogEntry, type AccountInfo } from '../src/index.ts';
-import { row } from './fixtures.ts';
+import { row } from '@quaylogs/testing';
 
 const accounts = new Map<string, AccountInfo>([
   ['quayuser', { name: 'quayuser', kind: 'user', email: 'quayuser@example.com' }],

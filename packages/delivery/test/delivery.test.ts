@@ -20,7 +20,7 @@ import {
   vetUrl,
   WebhookSigner,
 } from '../src/index.ts';
-import { always, type MailSink, type Receiver, sequence, startReceiver, startSmtp } from './servers.ts';
+import { always, type MailSink, type Receiver, sequence, startReceiver, startSmtp } from '@quaylogs/testing/deliveryServers';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const signer = new WebhookSigner(SECRET);

@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { UsageLogRow } from '../../core/src/usageLog.ts';
-import { LOG_KINDS } from '../../core/src/kinds.ts';
+import { LOG_KINDS, type UsageLogRow } from '@quaylogs/core';
 import { KIND_MIX, demoRows, demoWorld, type DemoOptions, type DemoWorld } from '../src/index.ts';
 
 // Quay's 146 kinds (packages/core/src/kinds.ts holds Quay's LogEntryKind names verbatim).

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startQuaySim, type QuaySim } from '../../../test/quay-sim/quaySim.ts';
+import { startQuaySim, type QuaySim } from '@quaylogs/testing/quaySim';
 import {
   createQuayClient,
   fetchLogsPage,

@@ -7,8 +7,9 @@
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import type { UsageLogRow } from '@quaylogs/core';
 import { groupAppender, type IngestBatch, ingestShardKey, ingestStreamKeys, MERGE_ROWS, parseIngestBatch, type Redis, redisForWorkers, shardOf } from '../src/index.ts';
+import { testRedisUrl } from '@quaylogs/testing';
 
-const redis: Redis = redisForWorkers(`${process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379'}/14`);
+const redis: Redis = redisForWorkers(testRedisUrl());
 beforeAll(async () => redis.flushdb());
 beforeEach(async () => redis.del(...ingestStreamKeys()));
 afterAll(async () => {

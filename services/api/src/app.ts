@@ -49,7 +49,7 @@ export interface BuildAppOptions {
 
 export const JSON_BODY_LIMIT = 1024 * 1024;
 
-/** Until the ingest stream exists, quaylogs' own audit entries are inserted directly. */
+/** Audit entries inserted directly into the store, without a loader (buildApp's default; `up` and `api` use streamAuditWriter). */
 export function directAuditWriter(store: ClickHouseStore): AuditWriter {
   return {
     async write(entries) {

@@ -1,4 +1,5 @@
 export { buildApp, directAuditWriter, JSON_BODY_LIMIT } from './app.ts';
+export { streamAuditWriter } from './streamAudit.ts';
 export type { BuildAppOptions } from './app.ts';
 export { ensureBootstrapAdmin, BOOTSTRAP_USER } from './bootstrap.ts';
 export type { AppContext, AuditWriter } from './context.ts';

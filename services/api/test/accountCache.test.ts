@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ClickHouseStore, type QuerySpec, upsertAccounts } from '@quaylogs/clickhouse';
 import { AccountCache } from '../src/accountCache.ts';
-import { openTestStore } from '../../../packages/clickhouse/test/fixtures.ts';
+import { openTestStore } from '@quaylogs/testing';
 
 let store: ClickHouseStore;
 let cleanup: () => Promise<void>;

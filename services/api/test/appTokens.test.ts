@@ -14,7 +14,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 describe('/api/v1/user/apptoken', () => {
   let f: ApiFixture;
   beforeAll(async () => {
-    f = await startApi();
+    // Audit entries on the path production takes: the ingest stream, then the loader.
+    f = await startApi({}, {}, { auditThroughStream: true });
   });
   afterAll(async () => f.close());
 
@@ -199,6 +200,7 @@ describe('/api/v1/user/apptoken', () => {
     const alice = await userWithToken(f, 'alice10');
     const made = (await call(f, 'POST', '/api/v1/user/apptoken', { token: alice, body: { title: 'audited' } })).body.token;
     await call(f, 'DELETE', `/api/v1/user/apptoken/${made.uuid}`, { token: alice });
+    await f.auditStored();
     const logs = await call(f, 'GET', '/api/v1/user/logs', { token: alice });
     expect(logs.status).toBe(200);
     const mine = logs.body.logs.filter((l: any) => l.metadata.app_specific_token === made.uuid);

@@ -11,8 +11,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ingestBacklog, quitRedis, type Redis, redisForProducers } from '@quaylogs/queue';
 import { exportsPlugin, hecPlugin, parseHecTokens } from '../src/index.ts';
 import { type ApiFixture, call, startApi } from './fixtures.ts';
+import { testRedisUrl } from '@quaylogs/testing';
 
-const REDIS_URL = `${process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379'}/9`;
+const REDIS_URL = testRedisUrl();
 const HEC_TOKEN = '0d6a3c1e-5b7f-4a2e-9c11-3e5f7a9b1c2d';
 
 let f: ApiFixture;

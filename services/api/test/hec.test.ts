@@ -13,14 +13,14 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { ClickHouseStore } from '@quaylogs/clickhouse';
 import { loadConfig } from '@quaylogs/config';
 import { ingestBacklog, quitRedis, type Redis, redisForProducers, redisForWorkers } from '@quaylogs/queue';
-import { ingestStatus, startLoader } from '../../ingest/src/index.ts';
-import { openTestStore, resetStore } from '../../../packages/clickhouse/test/fixtures.ts';
+import { ingestStatus, startLoader } from '@quaylogs/ingest';
+import { openTestStore, resetStore, testRedisUrl } from '@quaylogs/testing';
 import { buildApp, ensureBootstrapAdmin } from '../src/index.ts';
 import { hecPlugin, parseHecTokens } from '../src/routes/hec.ts';
 import { ingestStatusPlugin } from '../src/routes/ingestStatus.ts';
 import { ADMIN_TOKEN, type ApiFixture, call, SECRET, userWithToken } from './fixtures.ts';
 
-const REDIS_URL = `${process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379'}/1`;
+const REDIS_URL = testRedisUrl();
 const TOKEN = '6f0b1b6e-7c5e-4d1e-9a51-2f6c8f1c0a11';
 const OTHER_TOKEN = 'b2d9a7c4-1111-4222-8333-944455556666';
 const MAX_BODY = 256 * 1024;
@@ -53,6 +53,7 @@ beforeAll(async () => {
     url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
     close: async () => undefined,
     reset: async () => undefined,
+    auditStored: async () => undefined,
   };
 });
 afterAll(async () => {

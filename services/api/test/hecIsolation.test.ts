@@ -14,8 +14,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestBacklog, ingestStreamKeys, parseIngestBatch, type Redis, redisForWorkers } from '@quaylogs/queue';
 import { type IsolatedReceiver, startIsolatedReceiver } from '../src/receiver/isolatedReceiver.ts';
+import { testRedisUrl } from '@quaylogs/testing';
 
-const REDIS_URL = `${process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379'}/14`;
+const REDIS_URL = testRedisUrl();
 const TOKEN = '0c9a4f5e-5a8e-4c61-8f0e-6f3a2b1c9d77';
 const silent = { info: () => undefined, error: () => undefined };
 

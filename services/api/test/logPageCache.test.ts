@@ -10,8 +10,9 @@ import { LOG_GENERATIONS_KEY, quitRedis, type Redis, redisForWorkers } from '@qu
 import { LogPageCache } from '../src/index.ts';
 import { type ApiFixture, call, logRow, startApi } from './fixtures.ts';
 import { ingestThroughLoader } from './ingestThroughLoader.ts';
+import { testRedisUrl } from '@quaylogs/testing';
 
-const REDIS_URL = `${process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379'}/6`;
+const REDIS_URL = testRedisUrl();
 
 let f: ApiFixture;
 let redis: Redis;

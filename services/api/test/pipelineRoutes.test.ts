@@ -5,11 +5,12 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEADLETTER_STREAM, ingestBacklog, INGEST_STREAM, quitRedis, type Redis, redisForProducers } from '@quaylogs/queue';
-import { countDeadLetters, listDeadLetters, replayDeadLetters } from '../../ingest/src/deadletter.ts';
+import { countDeadLetters, listDeadLetters, replayDeadLetters } from '@quaylogs/ingest';
 import { pipelinePlugin } from '../src/index.ts';
 import { type ApiFixture, call, requiresAuthentication, startApi, unauthorized, userWithToken } from './fixtures.ts';
+import { testRedisUrl } from '@quaylogs/testing';
 
-const REDIS_URL = `${process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379'}/7`;
+const REDIS_URL = testRedisUrl();
 
 describe('dead-letter routes', () => {
   let f: ApiFixture;

@@ -24,14 +24,14 @@ import {
   purgePlugin,
   serverLoadsPlugin,
   startIsolatedReceiver,
+  streamAuditWriter,
 } from '@quaylogs/api';
 import type { IsolatedReceiver } from '@quaylogs/api';
 import { consolePlugin } from '@quaylogs/console';
 import { startClickHouseHttp } from './clickhouseHttp.ts';
-import type { AppContext, AuditWriter } from '@quaylogs/api';
+import type { AppContext } from '@quaylogs/api';
 import type { ClickHouseStore, RetentionPolicy } from '@quaylogs/clickhouse';
 import type { QuaylogsConfig } from '@quaylogs/config';
-import { randomEventKey } from '@quaylogs/core';
 import { startExporter } from '@quaylogs/exporter';
 import {
   countDeadLetters,
@@ -49,7 +49,6 @@ import {
   startPoller,
 } from '@quaylogs/ingest';
 import {
-  appendIngestBatch,
   bumpLogGenerations,
   DEADLETTER_STREAM,
   ingestBacklog,
@@ -89,21 +88,6 @@ export interface Running {
   stop(): Promise<void>;
   /** Readiness fails from now on. */
   beginShutdown(): void;
-}
-
-/** quaylogs' own audit entries go through the ingest stream, like every other entry. */
-function streamAuditWriter(redis: Redis): AuditWriter {
-  return {
-    async write(entries) {
-      if (entries.length === 0) return;
-      await appendIngestBatch(redis, {
-        v: 1,
-        origin: 'api',
-        source: entries[0]!.source,
-        rows: entries.map((e) => ({ ...e, event_key: randomEventKey() })),
-      });
-    },
-  };
 }
 
 export async function startRoles(opts: {

@@ -3,93 +3,30 @@
  * demo, sql (directly, and through a running `up` that holds the embedded store), the
  * data-directory lock, and an orderly SIGTERM.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
+import { join } from 'node:path';
+import { hecEvent } from '@quaylogs/testing';
+import { freePort, portOpen, type Run, type Up, type UpSite, upSite } from '@quaylogs/testing/up';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const ROOT = resolve(import.meta.dirname, '../../..');
-const BIN = 'services/cli/bin/quaylogs.js';
 const TOKEN = 'cli-test-bootstrap-token-0123456789';
 const HEC_TOKEN = 'cli-test-hec-token-5f0c2a7e9b1d';
 
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => res(port));
-    });
-  });
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const s = connect(port, '127.0.0.1');
-    s.on('connect', () => {
-      s.destroy();
-      res(true);
-    });
-    s.on('error', () => res(false));
-  });
-}
-
-/** Environment of the children: the parent's, minus anything quaylogs reads, plus ours. */
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!/^(QUAYLOGS_|CLICKHOUSE_|REDIS_)/.test(k)) env[k] = v;
-  }
-  return { ...env, QUAYLOGS_LOG_LEVEL: 'warn', ...extra };
-}
-
-function start(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; done: Promise<Run> } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const done = new Promise<Run>((res) => child.on('close', (code, signal) => res({ code, signal, stdout, stderr })));
-  return { child, done };
-}
-
 describe('quaylogs CLI', () => {
+  let site: UpSite;
   let dataDir: string;
   let port: number;
-  let env: NodeJS.ProcessEnv;
-  let up: { child: ChildProcess; done: Promise<Run> } | null = null;
-  const run = (...args: string[]) => start(args, env).done;
+  let up: Up | null = null;
+  const run = (...args: string[]) => site.run(...args);
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'quaylogs-cli-'));
-    port = await freePort();
+    // No REDIS_URL: `up` starts its own redis-server in the data directory, as for a user.
     // HEC tokens set: `up` runs the receiver in its own process on the same port.
-    env = childEnv({ QUAYLOGS_DATA_DIR: dataDir, QUAYLOGS_PORT: String(port), QUAYLOGS_BOOTSTRAP_TOKEN: TOKEN, QUAYLOGS_HEC_TOKENS: `prod=${HEC_TOKEN}` });
+    site = await upSite({ redisUrl: null, env: { QUAYLOGS_BOOTSTRAP_TOKEN: TOKEN, QUAYLOGS_HEC_TOKENS: `prod=${HEC_TOKEN}` } });
+    ({ dataDir, port } = site);
   });
   afterAll(async () => {
-    if (up && up.child.exitCode === null && up.child.signalCode === null) {
-      up.child.kill('SIGKILL');
-      await up.done;
-    }
-    // A killed `up` leaves the redis-server it started; shut it down with the data directory.
-    const socket = join(dataDir, 'redis', 'redis.sock');
-    if (existsSync(socket)) {
-      const redis = new Redis(socket, { lazyConnect: true, maxRetriesPerRequest: 0 });
-      await redis.connect().then(() => redis.shutdown('NOSAVE')).catch(() => undefined);
-      redis.disconnect();
-    }
-    rmSync(dataDir, { recursive: true, force: true });
+    // Kills an `up` still running and the redis-server it started, removes the data directory.
+    await site?.close();
   });
 
   it('--help and up --help print usage and exit 0', async () => {
@@ -140,17 +77,9 @@ describe('quaylogs CLI', () => {
   });
 
   it('up serves; sql goes through the running server; a second up exits 1 naming the lock; SIGTERM exits 0 and frees port and store', async () => {
-    up = start(['up'], env);
-    let ready = false;
-    for (let i = 0; i < 150 && !ready; i++) {
-      if (up.child.exitCode !== null) break;
-      ready = await fetch(`http://127.0.0.1:${port}/readyz`)
-        .then((r) => r.ok)
-        .catch(() => false);
-      if (!ready) await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(ready, `up never became ready: ${up.child.exitCode}`).toBe(true);
-    const pid = up.child.pid!;
+    // Resolves once `up` says it serves and /readyz answers 200; throws with its output otherwise.
+    up = await site.up();
+    const pid = up.pid;
 
     // The embedded store is held by `up`: sql answers through the server, the same demo count.
     const viaServer = await run('sql', "SELECT count() AS n FROM usage_logs WHERE source = 'demo'", '--json');
@@ -159,7 +88,7 @@ describe('quaylogs CLI', () => {
     expect(viaServer.stderr).toBe('');
     // Besides the demo rows, `up` itself wrote one entry: the audit of the bootstrap admin's token.
     // It travels through the ingest stream like every entry, so it shows once the loader stored it.
-    let own: Awaited<ReturnType<typeof run>> = { code: 0, signal: null, stdout: '', stderr: '' };
+    let own: Run = { code: 0, signal: null, stdout: '', stderr: '' };
     for (let i = 0; i < 50 && own.stdout === ''; i++) {
       own = await run('sql', "SELECT source, kind, namespace, performer FROM usage_logs WHERE source != 'demo'", '--json');
       if (own.stdout === '') await new Promise((r) => setTimeout(r, 200));
@@ -217,10 +146,10 @@ describe('quaylogs CLI', () => {
     const hec = await fetch(`http://127.0.0.1:${port}/services/collector/event`, {
       method: 'POST',
       headers: { authorization: `Splunk ${HEC_TOKEN}` },
-      body: JSON.stringify({ event: { kind: 'pull_repo', account: 'acme', repository: 'web', performer: 'alice', ip: '10.0.0.9', datetime: Math.floor(Date.now() / 1000) } }),
+      body: JSON.stringify(hecEvent()), // a pull of acme/web by alice, now
     });
     expect([hec.status, await hec.text()]).toEqual([200, '{"text":"Success","code":0}']);
-    let fromHec: Awaited<ReturnType<typeof run>> = { code: 0, signal: null, stdout: '', stderr: '' };
+    let fromHec: Run = { code: 0, signal: null, stdout: '', stderr: '' };
     for (let i = 0; i < 50 && fromHec.stdout === ''; i++) {
       fromHec = await run('sql', "SELECT source, kind, namespace FROM usage_logs WHERE source = 'prod'", '--json');
       if (fromHec.stdout === '') await new Promise((r) => setTimeout(r, 200));
@@ -228,8 +157,7 @@ describe('quaylogs CLI', () => {
     expect(fromHec.stdout).toBe('{"source":"prod","kind":"pull_repo","namespace":"acme"}\n');
 
     // SIGTERM: orderly shutdown, exit 0, the port closes, the store is free again.
-    up.child.kill('SIGTERM');
-    const stopped = await up.done;
+    const stopped = await up.stop('SIGTERM');
     expect(stopped.code).toBe(0);
     expect(stopped.stderr).toContain('SIGTERM received, shutting down');
     expect(await portOpen(port)).toBe(false);

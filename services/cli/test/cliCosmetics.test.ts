@@ -6,18 +6,19 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { QUAYLOGS_BIN as BIN, REPO_ROOT as ROOT } from '@quaylogs/testing';
+import { childEnv, freePort, startUp, type Up } from '@quaylogs/testing/up';
 import { afterAll, expect, it } from 'vitest';
 import { startLocalRedis } from '../src/localRedis.ts';
 
-const ROOT = resolve(import.meta.dirname, '../../..');
-const BIN = 'services/cli/bin/quaylogs.js';
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
-afterAll(() => {
+const ups: Up[] = [];
+afterAll(async () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  for (const up of ups) await up.site.close();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
@@ -27,27 +28,10 @@ function tempDir(): string {
   return d;
 }
 
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(QUAYLOGS_|CLICKHOUSE_|REDIS_)/.test(k)) env[k] = v;
-  return { ...env, QUAYLOGS_LOG_LEVEL: 'warn', ...extra };
-}
-
 /** A unix socket file nobody listens on (what a SIGKILLed redis-server leaves). */
 function staleSocket(path: string): void {
   const r = spawnSync('python3', ['-c', `import socket; socket.socket(socket.AF_UNIX).bind(${JSON.stringify(path)})`]);
   if (r.status !== 0) throw new Error(String(r.stderr));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => res(port));
-    });
-  });
 }
 
 it('`quaylogs sql … | head -1` prints one line and exits 0 without an EPIPE stack trace', () => {
@@ -92,37 +76,18 @@ it('`quaylogs status` against a stale socket says in one line that Redis is unre
 });
 
 it('SIGTERM with Redis gone exits 0 before the shutdown deadline', async () => {
-  const dataDir = tempDir();
   const redisPort = await freePort();
-  const apiPort = await freePort();
   const redis = spawn('redis-server', ['--port', String(redisPort), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], { stdio: 'ignore' });
   children.push(redis);
-  const up = spawn(process.execPath, [BIN, 'up'], {
-    cwd: ROOT,
-    env: childEnv({
-      QUAYLOGS_DATA_DIR: dataDir,
-      QUAYLOGS_PORT: String(apiPort),
-      REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
-      QUAYLOGS_BOOTSTRAP_TOKEN: 'cosmetics-test-token-0123456789',
-      QUAYLOGS_SHUTDOWN_TIMEOUT_MS: '15000',
-    }),
-    stdio: ['ignore', 'ignore', 'pipe'],
+  const up = await startUp({
+    redisUrl: `redis://127.0.0.1:${redisPort}/0`,
+    env: { QUAYLOGS_BOOTSTRAP_TOKEN: 'cosmetics-test-token-0123456789', QUAYLOGS_SHUTDOWN_TIMEOUT_MS: '15000' },
   });
-  children.push(up);
-  let stderr = '';
-  up.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<number | null>((r) => up.on('exit', (code) => r(code)));
-  let ready = false;
-  for (let i = 0; i < 300 && !ready && up.exitCode === null; i++) {
-    ready = await fetch(`http://127.0.0.1:${apiPort}/readyz`).then((r) => r.ok, () => false);
-    if (!ready) await new Promise((r) => setTimeout(r, 200));
-  }
-  expect(ready, stderr).toBe(true);
+  ups.push(up);
   redis.kill('SIGKILL');
   await new Promise((r) => redis.once('exit', r));
   await new Promise((r) => setTimeout(r, 500));
-  up.kill('SIGTERM');
-  const code = await exited;
+  const { code, stderr } = await up.stop('SIGTERM');
   expect(stderr).not.toContain('shutdown deadline passed');
   expect(stderr).not.toMatch(/Unhandled error event/);
   expect(code, stderr).toBe(0);

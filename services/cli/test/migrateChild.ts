@@ -6,7 +6,7 @@
  * It uses the store a storeHost.ts process lends (so several processes share one engine)
  * and logs every line of the schema step as JSON, then {"msg":"done"} or {"msg":"failed"}.
  */
-import { remoteStore } from '../../ingest/test/support/remoteStore.ts';
+import { remoteStore } from '@quaylogs/testing/remoteStore';
 import { prepareSchema } from '../src/schema.ts';
 
 const [port, redisUrl, mode] = process.argv.slice(2);

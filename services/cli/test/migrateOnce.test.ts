@@ -1,7 +1,7 @@
 /**
  * Several processes bringing the schema up at the same moment (as a split deployment's
  * roles do when they start together), over one real engine lent by a store-host process
- * and one Redis (database 7): each migration is applied exactly once, a process told to
+ * and one Redis (this file's database): each migration is applied exactly once, a process told to
  * wait (QUAYLOGS_MIGRATE=off) says what it waits for and starts once the schema is there,
  * and a schema newer than this quaylogs is refused.
  */
@@ -12,13 +12,14 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations } from '@quaylogs/clickhouse';
 import { quitRedis, type Redis, redisForWorkers } from '@quaylogs/queue';
-import { type JsonChild, killAllChildren, spawnJsonChild } from '../../ingest/test/support/children.ts';
-import { remoteStore } from '../../ingest/test/support/remoteStore.ts';
+import { type JsonChild, killAllChildren, spawnJsonChild } from '@quaylogs/testing/children';
+import { remoteStore } from '@quaylogs/testing/remoteStore';
+import { startStoreHost } from '@quaylogs/testing/storeHost';
+import { testRedisUrl } from '@quaylogs/testing';
 import { SCHEMA_LOCK_KEY } from '../src/schema.ts';
 
 const CHILD = fileURLToPath(new URL('./migrateChild.ts', import.meta.url));
-const HOST = fileURLToPath(new URL('../../ingest/test/support/storeHost.ts', import.meta.url));
-const REDIS_URL = `${process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379'}/7`;
+const REDIS_URL = testRedisUrl();
 
 let redis: Redis;
 let dir: string;
@@ -28,8 +29,7 @@ beforeAll(async () => {
   redis = redisForWorkers(REDIS_URL);
   await redis.flushdb();
   dir = mkdtempSync(join(tmpdir(), 'quaylogs-migrate-'));
-  const host = spawnJsonChild(HOST, [dir, '--no-migrate']);
-  port = (await host.waitFor((l) => typeof l.port === 'number')).port;
+  ({ port } = await startStoreHost(dir, { migrate: false }));
 });
 afterAll(async () => {
   await killAllChildren();

@@ -6,25 +6,16 @@
  * refused HEC request logged with its reason and counted in /metrics; a refused callback URL
  * that names QUAYLOGS_SSRF_ALLOWED_HOSTS.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
+import { join } from 'node:path';
+import { REPO_ROOT } from '@quaylogs/testing';
+import { childEnv, runQuaylogs, type UpSite, upSite } from '@quaylogs/testing/up';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createQuayDatabase } from '../../ingest/test/quayDbFixture.ts';
+import { createQuayDatabase } from '@quaylogs/testing/quayDb';
 
-const ROOT = resolve(import.meta.dirname, '../../..');
-const BIN = 'services/cli/bin/quaylogs.js';
 const TOKEN = 'operator-test-bootstrap-token-0123456789';
 const HEC_TOKEN = 'operator-test-hec-token-0123456789';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 function listen(port = 0): Promise<Server> {
   return new Promise((res, rej) => {
@@ -32,31 +23,6 @@ function listen(port = 0): Promise<Server> {
     srv.on('error', rej);
     srv.listen(port, '127.0.0.1', () => res(srv));
   });
-}
-
-async function freePort(): Promise<number> {
-  const srv = await listen();
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!/^(QUAYLOGS_|CLICKHOUSE_|REDIS_)/.test(k)) env[k] = v;
-  }
-  return { ...env, QUAYLOGS_LOG_LEVEL: 'warn', ...extra };
-}
-
-function start(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; out: () => string; done: Promise<Run> } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const done = new Promise<Run>((res) => child.on('close', (code) => res({ code, stdout, stderr })));
-  return { child, out: () => stdout, done };
 }
 
 /** Processes whose command line names this path (a redis-server left behind would). */
@@ -83,31 +49,21 @@ async function until<T>(what: () => Promise<T | null | undefined | false>, ms = 
 }
 
 describe('the operator\'s first hour', () => {
+  let site: UpSite;
   let dataDir: string;
-  const upProcs: ReturnType<typeof start>[] = [];
 
-  beforeAll(() => {
-    dataDir = mkdtempSync(join(tmpdir(), 'quaylogs-operator-'));
+  beforeAll(async () => {
+    // The redis-server `up` starts itself (no REDIS_URL); access lines at info.
+    site = await upSite({ redisUrl: null, env: { QUAYLOGS_BOOTSTRAP_TOKEN: TOKEN, QUAYLOGS_HEC_TOKENS: `prod=${HEC_TOKEN}`, QUAYLOGS_LOG_LEVEL: 'info' } });
+    dataDir = site.dataDir;
   });
   afterAll(async () => {
-    for (const up of upProcs) {
-      if (up.child.exitCode === null && up.child.signalCode === null) {
-        up.child.kill('SIGKILL');
-        await up.done;
-      }
-    }
-    const socket = join(dataDir, 'redis', 'redis.sock');
-    if (existsSync(socket)) {
-      const redis = new Redis(socket, { lazyConnect: true, maxRetriesPerRequest: 0 });
-      await redis.connect().then(() => redis.shutdown('NOSAVE')).catch(() => undefined);
-      redis.disconnect();
-    }
-    rmSync(dataDir, { recursive: true, force: true });
+    await site?.close();
   });
 
   it('--version prints the version of package.json', async () => {
-    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
-    const res = await start(['--version'], childEnv({ QUAYLOGS_DATA_DIR: dataDir })).done;
+    const { version } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    const res = await runQuaylogs(['--version'], childEnv({ QUAYLOGS_DATA_DIR: dataDir }));
     expect(res.code).toBe(0);
     expect(res.stdout).toBe(`${version}\n`);
   });
@@ -116,7 +72,7 @@ describe('the operator\'s first hour', () => {
     const busy = await listen();
     const port = (busy.address() as { port: number }).port;
     try {
-      const res = await start(['up', '--port', String(port)], childEnv({ QUAYLOGS_DATA_DIR: dataDir, QUAYLOGS_BOOTSTRAP_TOKEN: TOKEN })).done;
+      const res = await runQuaylogs(['up', '--port', String(port)], childEnv({ QUAYLOGS_DATA_DIR: dataDir, QUAYLOGS_BOOTSTRAP_TOKEN: TOKEN }));
       expect(res.code).toBe(1);
       expect(res.stderr).toContain(`127.0.0.1:${port}: the port is in use`);
     } finally {
@@ -128,31 +84,22 @@ describe('the operator\'s first hour', () => {
   });
 
   it('a running up is found through data/server.json; one access line per request; HEC and callback refusals say why', async () => {
-    const port = await freePort();
-    const env = childEnv({
-      QUAYLOGS_DATA_DIR: dataDir,
-      QUAYLOGS_PORT: String(port),
-      QUAYLOGS_BOOTSTRAP_TOKEN: TOKEN,
-      QUAYLOGS_HEC_TOKENS: `prod=${HEC_TOKEN}`,
-      QUAYLOGS_LOG_LEVEL: 'info',
-    });
-    const up = start(['up'], env);
-    upProcs.push(up);
-    const base = `http://127.0.0.1:${port}`;
-    await until(async () => up.child.exitCode === null && (await fetch(`${base}/readyz`).then((r) => r.ok).catch(() => false)), 90_000);
+    const up = await site.up();
+    const { env } = site;
+    const base = up.url;
 
     const file = JSON.parse(readFileSync(join(dataDir, 'server.json'), 'utf8')) as { url: string; pid: number };
-    expect(file).toMatchObject({ url: base, pid: up.child.pid });
+    expect(file).toMatchObject({ url: base, pid: up.pid });
 
     // No QUAYLOGS_PORT in the command's environment: the data directory says where `up` is.
     const { QUAYLOGS_PORT: _port, ...noPort } = env;
-    const sql = await start(['sql', 'SELECT 1 AS one', '--json'], noPort).done;
+    const sql = await runQuaylogs(['sql', 'SELECT 1 AS one', '--json'], noPort);
     expect(sql.stderr).toBe('');
     expect(sql.stdout).toBe('{"one":1}\n');
-    const migrate = await start(['migrate'], noPort).done;
+    const migrate = await runQuaylogs(['migrate'], noPort);
     expect(migrate.code, migrate.stderr).toBe(0);
     expect(migrate.stdout).toMatch(/^0 applied, \d+ already applied \(the running quaylogs at http:\/\/127\.0\.0\.1:\d+ holds the embedded store/);
-    const status = await start(['status'], noPort).done;
+    const status = await runQuaylogs(['status'], noPort);
     expect(status.code, status.stderr).toBe(0);
     expect(status.stdout).toMatch(/^stream: \d+ entries waiting/);
     expect(status.stdout).toContain('retention: forever by default');
@@ -162,7 +109,7 @@ describe('the operator\'s first hour', () => {
     expect((await fetch(`${base}${marker}`)).status).toBe(200);
     const lines = () =>
       up
-        .out()
+        .stdout()
         .split('\n')
         .filter(Boolean)
         .map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -171,7 +118,7 @@ describe('the operator\'s first hour', () => {
     expect(access).toHaveLength(1);
     expect(access[0]).toMatchObject({ method: 'GET', status: 200 });
     expect(lines().some((l) => l.msg === 'incoming request' || l.msg === 'request completed')).toBe(false);
-    expect(up.out()).not.toContain('probe='); // query strings (signed links) stay out of the log
+    expect(up.stdout()).not.toContain('probe='); // query strings (signed links) stay out of the log
 
     // A refused HEC request: Splunk's body as before, the reason in the log, a count in /metrics.
     const good = JSON.stringify({ event: { kind: 'pull_repo', account: 'acme', performer: 'alice', repository: 'web', ip: '10.0.0.1', metadata_json: {}, datetime: new Date().toISOString() } });
@@ -203,18 +150,18 @@ describe('the operator\'s first hour', () => {
     // Erasure through the running server: `quaylogs purge` finds it, the route is in discovery,
     // bad input is a 400, and the erased performer's entries are gone from the answers.
     const adminRows = async () => {
-      const r = await start(['sql', "SELECT count() AS n FROM usage_logs WHERE performer = 'admin'", '--json'], noPort).done;
+      const r = await runQuaylogs(['sql', "SELECT count() AS n FROM usage_logs WHERE performer = 'admin'", '--json'], noPort);
       return Number((JSON.parse(r.stdout) as { n: string }).n);
     };
     const stored = await until(async () => (await adminRows()) > 0 && adminRows());
-    const unconfirmed = await start(['purge', '--performer', 'admin'], noPort).done;
+    const unconfirmed = await runQuaylogs(['purge', '--performer', 'admin'], noPort);
     expect(unconfirmed.code).toBe(1);
     expect(unconfirmed.stderr).toMatch(/^quaylogs: this erases every stored entry of performer "admin", for good; run again with --yes/);
-    const purged = await start(['purge', '--performer', 'admin', '--yes', '--json'], noPort).done;
+    const purged = await runQuaylogs(['purge', '--performer', 'admin', '--yes', '--json'], noPort);
     expect(purged.code, purged.stderr).toBe(0);
     expect(JSON.parse(purged.stdout)).toMatchObject({ rows_deleted: stored, rounds: 1 });
     expect(await adminRows()).toBe(0);
-    const audit = await start(['sql', 'SELECT requested_by, status FROM data_purges FINAL', '--json'], noPort).done;
+    const audit = await runQuaylogs(['sql', 'SELECT requested_by, status FROM data_purges FINAL', '--json'], noPort);
     expect(audit.stdout).toBe('{"requested_by":"admin","status":"done"}\n');
     const post = (body: unknown) =>
       fetch(`${base}/api/v1/superuser/purge`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -242,22 +189,22 @@ describe('the operator\'s first hour', () => {
         )
         .join('\n') + '\n',
     );
-    const imported = await start(['import', 'file', ndjson, '--source', 'archive'], noPort).done;
+    const imported = await runQuaylogs(['import', 'file', ndjson, '--source', 'archive'], noPort);
     expect(imported.code, imported.stderr).toBe(0);
     expect(imported.stderr).toContain('done: 3 entries handed off to its loader');
     /** Entries of a source and namespace, counted through the running server. */
     const storedRows = async (source: string, namespace: string) => {
-      const r = await start(['sql', `SELECT count() AS n FROM usage_logs WHERE source = '${source}' AND namespace = '${namespace}'`, '--json'], noPort).done;
+      const r = await runQuaylogs(['sql', `SELECT count() AS n FROM usage_logs WHERE source = '${source}' AND namespace = '${namespace}'`, '--json'], noPort);
       return Number((JSON.parse(r.stdout) as { n: string }).n);
     };
     const importedRows = () => storedRows('archive', 'imported');
     expect(await until(async () => (await importedRows()) === 3)).toBe(true);
-    const again = await start(['import', 'file', ndjson, '--source', 'archive', '--restart'], noPort).done;
+    const again = await runQuaylogs(['import', 'file', ndjson, '--source', 'archive', '--restart'], noPort);
     expect(again.code, again.stderr).toBe(0);
-    const demo = await start(['demo', '--rows', '500', '--force'], noPort).done;
+    const demo = await runQuaylogs(['demo', '--rows', '500', '--force'], noPort);
     expect(demo.code, demo.stderr).toBe(0);
     expect(demo.stderr).toMatch(/^demo data: 500 log entries, \d+ accounts in [\d.]+ s, through the running quaylogs at http:\/\/127\.0\.0\.1:\d+\n$/);
-    const demoRows = await start(['sql', "SELECT count() AS n FROM usage_logs WHERE source = 'demo'", '--json'], noPort).done;
+    const demoRows = await runQuaylogs(['sql', "SELECT count() AS n FROM usage_logs WHERE source = 'demo'", '--json'], noPort);
     expect(demoRows.stdout).toBe('{"n":"500"}\n');
     expect(await importedRows()).toBe(3); // the second import added nothing
 
@@ -273,12 +220,12 @@ describe('the operator\'s first hour', () => {
         `INSERT INTO logentry3 (kind_id, account_id, performer_id, repository_id, datetime, ip, metadata_json)
          SELECT 1, 1, 1, NULL, timestamp '2024-06-18 18:59:10' + make_interval(secs => g), '10.0.0.9', '{}' FROM generate_series(1, 4) g`,
       );
-      const fromDb = await start(['import', 'quay-db', quay.url, '--source', 'quaydb'], noPort).done;
+      const fromDb = await runQuaylogs(['import', 'quay-db', quay.url, '--source', 'quaydb'], noPort);
       expect(fromDb.code, fromDb.stderr).toBe(0);
       expect(fromDb.stderr).toContain('done: 4 entries handed off to its loader');
       expect(await until(async () => (await storedRows('quaydb', 'erin')) === 4)).toBe(true);
       // A database that is not Quay's is the caller's mistake: a 4xx naming it, the command exits 1.
-      const notQuay = await start(['import', 'quay-db', quay.url.replace(/\/[^/]+$/, '/postgres'), '--source', 'quaydb'], noPort).done;
+      const notQuay = await runQuaylogs(['import', 'quay-db', quay.url.replace(/\/[^/]+$/, '/postgres'), '--source', 'quaydb'], noPort);
       expect(notQuay.code).toBe(1);
       expect(notQuay.stderr).toMatch(/no "\w+" table|none of Quay's log tables/);
     } finally {
@@ -287,6 +234,7 @@ describe('the operator\'s first hour', () => {
 
     up.child.kill('SIGTERM');
     expect((await up.done).code).toBe(0);
+    expect((await up.stop('SIGTERM')).code).toBe(0);
     expect(existsSync(join(dataDir, 'server.json'))).toBe(false);
   }, 300_000);
 });

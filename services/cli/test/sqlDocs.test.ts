@@ -5,10 +5,10 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAdhocSql } from '@quaylogs/api';
 import type { ClickHouseStore } from '@quaylogs/clickhouse';
-import { openTestStore } from '../../../packages/clickhouse/test/fixtures.ts';
+import { openTestStore, repoPath } from '@quaylogs/testing';
 import { loadDemo } from '../src/demoLoad.ts';
 
-const doc = readFileSync(new URL('../../../docs/sql.md', import.meta.url), 'utf8');
+const doc = readFileSync(repoPath('docs/sql.md'), 'utf8');
 const queries = [...doc.matchAll(/```sql\n([\s\S]*?)```/g)].map((m) => m[1]!.trim());
 
 let store: ClickHouseStore;

@@ -1,32 +1,21 @@
 /**
- * Browser-test harness: a real `quaylogs up` child process (embedded ClickHouse, small demo
- * data, its own Redis database), Debian's Chromium driven by playwright-core, console
- * errors collected per page, and a screenshot per test under test-results/console/.
+ * Browser-test harness: a real `quaylogs up` child process (@quaylogs/testing's startUp:
+ * embedded ClickHouse, small demo data, this file's Redis database), Debian's Chromium
+ * driven by playwright-core, console errors collected per page, and a screenshot per test
+ * under test-results/console/.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
+import { join } from 'node:path';
+import { REPO_ROOT, testRedis } from '@quaylogs/testing';
+import { startUp } from '@quaylogs/testing/up';
+import type { Redis } from 'ioredis';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 
-export const ROOT = resolve(import.meta.dirname, '../../..');
+export const ROOT = REPO_ROOT;
 export const SHOTS = join(ROOT, 'test-results', 'console');
 export const ADMIN_TOKEN = 'console-test-bootstrap-token-0123456789';
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const REDIS_BASE = process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379';
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => res(port));
-    });
-  });
-}
 
 export interface Harness {
   base: string;
@@ -41,39 +30,12 @@ export interface Harness {
 }
 
 export async function startHarness(): Promise<Harness> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'quaylogs-console-'));
-  const port = await freePort();
-  // Database 12: no other test file uses it, so the suites can run side by side.
-  const redisUrl = `${REDIS_BASE}/12`;
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
+  // `up` on this file's Redis database (the one testRedis() reaches), emptied first.
+  const redis = testRedis('up');
   await redis.flushdb();
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(QUAYLOGS_|CLICKHOUSE_|REDIS_)/.test(k)) env[k] = v;
-  Object.assign(env, {
-    QUAYLOGS_DATA_DIR: dataDir,
-    QUAYLOGS_PORT: String(port),
-    QUAYLOGS_BOOTSTRAP_TOKEN: ADMIN_TOKEN,
-    QUAYLOGS_LOG_LEVEL: 'warn',
-    QUAYLOGS_SSRF_ALLOWED_HOSTS: '127.0.0.1',
-    REDIS_URL: redisUrl,
-  });
-  const child: ChildProcess = spawn(process.execPath, ['services/cli/bin/quaylogs.js', 'up', '--demo-rows', '20000', '--seed', '7'], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-  await new Promise<void>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`quaylogs up did not start:\n${output}`)), 170_000);
-    child.stderr!.on('data', (c: Buffer) => {
-      output += c.toString();
-      if (output.includes('quaylogs is serving')) {
-        clearTimeout(timer);
-        res();
-      }
-    });
-    child.on('exit', (code) => rej(new Error(`quaylogs up exited (${code}):\n${output}`)));
+  const up = await startUp({
+    args: ['--demo-rows', '20000', '--seed', '7'],
+    env: { QUAYLOGS_BOOTSTRAP_TOKEN: ADMIN_TOKEN, QUAYLOGS_SSRF_ALLOWED_HOSTS: '127.0.0.1' },
   });
 
   const profile = mkdtempSync(join(tmpdir(), 'quaylogs-chromium-'));
@@ -84,7 +46,7 @@ export async function startHarness(): Promise<Harness> {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   mkdirSync(SHOTS, { recursive: true });
-  const base = `http://127.0.0.1:${port}`;
+  const base = up.url;
   const errors: string[] = [];
 
   return {
@@ -114,11 +76,10 @@ export async function startHarness(): Promise<Harness> {
     },
     async close() {
       await browser.close().catch(() => undefined);
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      await up.stop('SIGTERM');
+      await up.site.close();
       await redis.flushdb().catch(() => undefined);
       redis.disconnect();
-      rmSync(dataDir, { recursive: true, force: true });
       rmSync(profile, { recursive: true, force: true });
     },
   };

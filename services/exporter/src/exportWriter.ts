@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createGzip } from 'node:zlib';
 import { aggregateUsageLogs, type ClickHouseStore, findAccounts, type LogFilter, type Params, whereFor } from '@quaylogs/clickhouse';
-import { type AccountInfo, NO_EXTENDED_FIELDS, toChDateTime, type UsageLogRow } from '@quaylogs/core';
+import { type AccountInfo, NO_EXTENDED_FIELDS, type UsageLogRow } from '@quaylogs/core';
 import type { ExportFileWriter } from '@quaylogs/delivery';
 import { asciiJson, csvField, type DocumentDetails, EntryRenderer, type ExportFormat, type Formatter, formatterFor } from './exportFormats.ts';
 import { type FallbackFields, renderedEntrySql, renderParams } from './exportSql.ts';

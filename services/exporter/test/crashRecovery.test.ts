@@ -13,13 +13,14 @@ import { quitRedis } from '@quaylogs/queue';
 import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { type Receiver, sequence, startReceiver } from '../../../packages/delivery/test/servers.ts';
+import { type Receiver, sequence, startReceiver } from '@quaylogs/testing/deliveryServers';
 import { download, parseQuayDocument } from './support/exportChecks.ts';
 import { ADMIN_TOKEN, CALLBACK_SECRET, eventually, SECRET } from './support/stack.ts';
+import { REPO_ROOT, testRedisUrl } from '@quaylogs/testing';
 
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 60_000 });
 
-const REDIS_URL = `${process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379'}/13`;
+const REDIS_URL = testRedisUrl();
 const ROWS = 40_000;
 const CHILD = resolve(import.meta.dirname, 'support/childServer.ts');
 
@@ -36,7 +37,7 @@ interface Child {
 
 function startChild(extraEnv: Record<string, string> = {}): Promise<Child> {
   const proc = spawn(process.execPath, ['--import', 'tsx', CHILD], {
-    cwd: resolve(import.meta.dirname, '../../..'),
+    cwd: REPO_ROOT,
     env: {
       ...process.env,
       CHILD_DATA_DIR: dataDir,

@@ -11,8 +11,8 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { insertUsageLogs } from '@quaylogs/clickhouse';
 import { deriveLinkKeys, type Resolver, signDownloadUrl } from '@quaylogs/delivery';
-import { call, logRow, userWithToken } from '../../api/test/fixtures.ts';
-import { always, type MailSink, type Receiver, sequence, startReceiver, startSmtp } from '../../../packages/delivery/test/servers.ts';
+import { call, logRow, userWithToken } from '@quaylogs/testing';
+import { always, type MailSink, type Receiver, sequence, startReceiver, startSmtp } from '@quaylogs/testing/deliveryServers';
 import { download, waitForExport } from './support/exportChecks.ts';
 import { CALLBACK_SECRET, eventually, SECRET, type Stack, startStack } from './support/stack.ts';
 
@@ -48,7 +48,6 @@ const hookUrl = (r: Receiver, path = '/cb') => `http://hooks.test:${r.port}${pat
 beforeAll(async () => {
   smtp = await startSmtp();
   s = await startStack({
-    redisDb: 9,
     env: { QUAYLOGS_SSRF_ALLOWED_HOSTS: 'hooks.test', QUAYLOGS_SMTP_URL: smtp.url },
     tuning: { deliveryAttempts: 4, callbackTimeouts: { connectMs: 1_000, headersMs: 1_000, bodyMs: 1_000, totalMs: 5_000 } },
     resolve: resolver,
@@ -172,6 +171,7 @@ describe('SSRF guard', () => {
     expect(ftp.status).toBe(400);
     expect(ftp.body.error_message).toBe("Invalid URL scheme 'ftp': only HTTP and HTTPS are allowed");
     // each refusal is audited as Quay does: export_logs_failure, "invalid request"
+    await s.auditStored();
     const audit = await call(s.api, 'GET', '/api/v1/organization/acme/logs?kind=export_logs_failure');
     expect(audit.body.logs).toHaveLength(7);
     expect(audit.body.logs[0].metadata).toMatchObject({ error: 'invalid request', url: 'ftp://registry.example.com/logs', email: null });
@@ -216,6 +216,7 @@ describe("Quay's request rules", () => {
     expect(ok.status).toBe(200);
 
     const entries = async (kind: string) => (await call(s.api, 'GET', `/api/v1/organization/acme/logs?kind=${kind}`, { token: alice })).body.logs;
+    await s.auditStored();
     const failures = await entries('export_logs_failure');
     expect(failures.map((e: any) => [e.performer.name, e.metadata.error, e.metadata.repo ?? null])).toEqual([
       ['alice', 'non-existent repository', 'nope'],
@@ -253,6 +254,7 @@ describe("Quay's request rules", () => {
     expect(typed.status).toBe(400);
     expect(typed.body.error_message).toBe("123 is not of type 'string'");
     expect((await exportAcme({ format: 'xml' })).body.error_message).toBe('format must be one of json, ndjson, csv');
+    await s.auditStored();
     const audit = (await call(s.api, 'GET', '/api/v1/organization/acme/logs?kind=export_logs_failure')).body.logs;
     expect(audit.map((e: any) => e.metadata.error)).toEqual(['invalid request', 'invalid request', 'Invalid time span selected']);
 

@@ -23,7 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ClickHouseStore, insertUsageLogs, type LogFilter, upsertAccounts } from '@quaylogs/clickhouse';
 import type { UsageLogRow } from '@quaylogs/core';
 import { LocalExportStore } from '@quaylogs/delivery';
-import { openTestStore } from '../../../packages/clickhouse/test/fixtures.ts';
+import { row as baseRow, openTestStore } from '@quaylogs/testing';
 import type { ExportFormat } from '../src/exportFormats.ts';
 import { renderedEntrySql, renderParams } from '../src/exportSql.ts';
 import { writeExport } from '../src/exportWriter.ts';
@@ -35,7 +35,7 @@ const END = new Date('2024-06-04T00:00:00Z');
 function row(i: number, over: Partial<UsageLogRow> = {}): UsageLogRow {
   const ms = START.getTime() + ((i * 7_919_113) % (3 * 86_400_000));
   const iso = new Date(ms).toISOString();
-  return {
+  return baseRow({
     source: 'quay',
     namespace: i % 5 === 0 ? 'other' : 'acme',
     repository: ['web', 'api', '', 'db'][i % 4]!,
@@ -45,15 +45,8 @@ function row(i: number, over: Partial<UsageLogRow> = {}): UsageLogRow {
     datetime: `${iso.slice(0, 10)} ${iso.slice(11, 23)}`,
     metadata: JSON.stringify({ repo: ['web', 'api', '', 'db'][i % 4], tag: `v${i % 37}`, n: i % 11, ok: i % 2 === 0, ...(i % 9 === 0 ? { list: [1, 2.5, null, 'x'] } : {}) }),
     event_key: String(1_000_000 + i),
-    request_url: '',
-    http_method: '',
-    user_agent: '',
-    request_id: '',
-    auth_type: '',
-    performer_kind: '',
-    x_forwarded_for: '',
     ...over,
-  };
+  });
 }
 
 const AWKWARD: Partial<UsageLogRow>[] = [

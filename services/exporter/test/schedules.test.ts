@@ -9,8 +9,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { insertUsageLogs } from '@quaylogs/clickhouse';
 import { toChDateTime } from '@quaylogs/core';
 import { QUEUES } from '@quaylogs/queue';
-import { call, logRow, userWithToken } from '../../api/test/fixtures.ts';
-import { type Receiver, always, startReceiver } from '../../../packages/delivery/test/servers.ts';
+import { call, logRow, userWithToken } from '@quaylogs/testing';
+import { type Receiver, always, startReceiver } from '@quaylogs/testing/deliveryServers';
 import { periodEndingBy, scheduledExportId } from '../src/index.ts';
 import { waitForExport } from './support/exportChecks.ts';
 import { CALLBACK_SECRET, eventually, type Stack, startStack } from './support/stack.ts';
@@ -24,7 +24,7 @@ let queue: Queue;
 
 beforeAll(async () => {
   hook = await startReceiver(always(204));
-  s = await startStack({ redisDb: 14, env: { QUAYLOGS_SSRF_ALLOWED_HOSTS: '127.0.0.1' } });
+  s = await startStack({ env: { QUAYLOGS_SSRF_ALLOWED_HOSTS: '127.0.0.1' } });
   queue = new Queue(QUEUES.exportlogs.name, { connection: s.producer });
 });
 afterAll(async () => {

@@ -14,14 +14,14 @@ import { type ClickHouseStore, DEFAULT_MIGRATIONS_DIR, migrate, openEmbeddedStor
 import { randomEventKey, NO_EXTENDED_FIELDS, type UsageLogRow } from '@quaylogs/core';
 import { appendIngestBatch, quitRedis, type Redis, redisForWorkers } from '@quaylogs/queue';
 import { quiesceWriters, startLoader } from '../src/index.ts';
-import { REDIS_BASE } from './helpers.ts';
+import { testRedisUrl } from '@quaylogs/testing';
 
 let redis: Redis;
 let store: ClickHouseStore;
 let dir: string;
 
 beforeAll(async () => {
-  redis = redisForWorkers(`${REDIS_BASE}/8`);
+  redis = redisForWorkers(testRedisUrl());
   await redis.flushdb();
   dir = mkdtempSync(join(tmpdir(), 'quaylogs-backfill-'));
   store = await openEmbeddedStore({ path: join(dir, 'clickhouse'), database: 'quaylogs' });

@@ -2,28 +2,20 @@
  * One entry reaching quaylogs by two paths — Quay's database (milliseconds) and Quay's
  * API (seconds only) — is stored once: content keys identify an entry to the second.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseStore } from '@quaylogs/clickhouse';
 import { assignContentKeys } from '@quaylogs/core';
-import { quitRedis } from '@quaylogs/queue';
+import type { Redis } from '@quaylogs/queue';
 import { startLoader } from '../src/index.ts';
-import { openTestStore, resetStore } from '../../../packages/clickhouse/test/fixtures.ts';
-import { appendRows, quayRows, storedCounts, testRedis } from './helpers.ts';
+import { testRedis, useStoreAndRedis } from '@quaylogs/testing';
+import { appendRows, quayRows, storedCounts } from './helpers.ts';
 
+const file = useStoreAndRedis();
 let store: ClickHouseStore;
-let cleanup: () => Promise<void>;
-const redis = testRedis(4);
+let redis: Redis;
 
-beforeAll(async () => {
-  ({ store, cleanup } = await openTestStore());
-});
-afterAll(async () => {
-  await quitRedis(redis);
-  await cleanup();
-});
-beforeEach(async () => {
-  await redis.flushdb();
-  await resetStore(store);
+beforeAll(() => {
+  ({ store, redis } = file);
 });
 
 describe('loader deduplication across paths', () => {
@@ -33,7 +25,7 @@ describe('loader deduplication across paths', () => {
       fromDb.map(({ event_key: _k, ...r }) => ({ ...r, datetime: `${r.datetime.slice(0, 19)}.000`, repository: '' })),
     );
     expect(fromApi.map((r) => r.event_key)).toEqual(fromDb.map((r) => r.event_key));
-    const loader = startLoader({ redis: testRedis(4), store, consumer: 'x', batchMs: 20 });
+    const loader = startLoader({ redis: testRedis(), store, consumer: 'x', batchMs: 20 });
     try {
       await appendRows(redis, fromDb, 25);
       await loader.drain();

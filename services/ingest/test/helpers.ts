@@ -1,34 +1,16 @@
 /**
- * Test helpers: a real Redis on a test database index (each test file owns one of 1–4
- * and flushes it per test) and rows that look like Quay's.
+ * Ingest test helpers over @quaylogs/testing's Redis and rows: appending rows to the ingest
+ * stream as the poller does, and what the store and the stream hold afterwards.
  */
-import { assignContentKeys, NO_EXTENDED_FIELDS, type UsageLogRow } from '@quaylogs/core';
-import { appendIngestBatch, ingestBacklog, type IngestBatch, type Redis, redisForWorkers } from '@quaylogs/queue';
+import type { UsageLogRow } from '@quaylogs/core';
+import { appendIngestBatch, ingestBacklog, type IngestBatch, type Redis } from '@quaylogs/queue';
+import { quayRows, testRedisBase } from '@quaylogs/testing';
 import { pendingEntries } from '../src/status.ts';
 import type { ClickHouseStore } from '@quaylogs/clickhouse';
 
-export const REDIS_BASE = process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379';
-
-export function testRedis(db: 1 | 2 | 3 | 4): Redis {
-  return redisForWorkers(`${REDIS_BASE}/${db}`);
-}
-
-/** `n` distinct polled-looking rows (content keys), `stepMs` (default 1 s) apart from `start`. */
-export function quayRows(n: number, opts: { source?: string; namespace?: string; start?: Date; tag?: string; stepMs?: number } = {}): UsageLogRow[] {
-  const start = opts.start ?? new Date(Date.now() - 3_600_000);
-  const rows = Array.from({ length: n }, (_, i) => ({
-    source: opts.source ?? 'quay-test',
-    namespace: opts.namespace ?? `org${i % 3}`,
-    repository: `repo${i % 7}`,
-    kind: i % 5 === 0 ? 'push_repo' : 'pull_repo',
-    performer: i % 4 === 0 ? `org${i % 3}+bot` : 'alice',
-    ip: `10.0.${i % 250}.${i % 7}`,
-    datetime: new Date(start.getTime() + i * (opts.stepMs ?? 1000)).toISOString().replace('T', ' ').replace('Z', ''),
-    metadata: JSON.stringify({ tag: opts.tag ?? 'latest', n: i }),
-    ...NO_EXTENDED_FIELDS,
-  }));
-  return assignContentKeys(rows);
-}
+/** This worker's redis-server, for multiLoader.test.ts until it takes testRedisUrl from @quaylogs/testing. */
+export const REDIS_BASE = testRedisBase();
+export { quayRows };
 
 export function batchOf(rows: UsageLogRow[], extra: Partial<IngestBatch> = {}): IngestBatch {
   return { v: 1, origin: 'poll', source: rows[0]?.source ?? 'quay-test', rows, ...extra };

@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import pg from 'pg';
-import { createQuayDatabase, PG_BASE } from './quayDbFixture.ts';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createQuayDatabase, PG_BASE } from '@quaylogs/testing/quayDb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ClickHouseStore, findAccounts } from '@quaylogs/clickhouse';
 import { formatRfc2822, LOG_KINDS } from '@quaylogs/core';
-import { ingestBacklog, quitRedis, type Redis, redisForWorkers } from '@quaylogs/queue';
-import { openTestStore, resetStore } from '../../../packages/clickhouse/test/fixtures.ts';
+import { ingestBacklog, type Redis } from '@quaylogs/queue';
+import { resetStore, useStoreAndRedis } from '@quaylogs/testing';
 import { startLoader } from '../src/loader.ts';
 import { importFile, ImportError } from '../src/import/index.ts';
 
@@ -22,8 +22,9 @@ const DB_NAME = `quaylogs_import_file_test_${process.pid}`;
 const PG_URL = `${PG_BASE}/${DB_NAME}`;
 const SOURCE = 'quay-files';
 
+// Store (import checkpoints included) and Redis emptied before each test.
+const fixture = useStoreAndRedis();
 let store: ClickHouseStore;
-let cleanup: () => Promise<void>;
 let redis: Redis;
 let db: pg.Client;
 let quayDb: Awaited<ReturnType<typeof createQuayDatabase>> | undefined;
@@ -165,21 +166,12 @@ beforeAll(async () => {
     );
     repos.set(name, res.rows[0]!.id);
   }
-  ({ store, cleanup } = await openTestStore());
-  redis = redisForWorkers(`${process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379'}/11`);
+  ({ store, redis } = fixture);
 });
 
 afterAll(async () => {
-  if (redis) await quitRedis(redis);
-  await cleanup?.();
   await quayDb?.drop();
   rmSync(dir, { recursive: true, force: true });
-});
-
-beforeEach(async () => {
-  await redis.flushdb();
-  await resetStore(store);
-  await store.command({ name: 'test.truncate', sql: 'TRUNCATE TABLE IF EXISTS import_checkpoints' });
 });
 
 describe('importFile', () => {

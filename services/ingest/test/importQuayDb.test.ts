@@ -5,13 +5,13 @@
  * hands off.
  */
 import pg from 'pg';
-import { createQuayDatabase, PG_BASE } from './quayDbFixture.ts';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createQuayDatabase, PG_BASE } from '@quaylogs/testing/quayDb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ClickHouseStore, findAccounts, listImportCheckpoints } from '@quaylogs/clickhouse';
 import { LOG_KINDS, type UsageLogRow } from '@quaylogs/core';
 import { demoRows, demoWorld } from '@quaylogs/demo';
-import { ingestBacklog, quitRedis, type Redis, redisForWorkers } from '@quaylogs/queue';
-import { openTestStore, resetStore } from '../../../packages/clickhouse/test/fixtures.ts';
+import { ingestBacklog, type Redis } from '@quaylogs/queue';
+import { resetStore, useStoreAndRedis } from '@quaylogs/testing';
 import { startLoader } from '../src/loader.ts';
 import { type ImportProgress, importQuayDb, ImportError } from '../src/import/index.ts';
 
@@ -20,8 +20,9 @@ const PG_URL = `${PG_BASE}/${DB_NAME}`;
 const SOURCE = 'quay-test';
 const NOW = new Date('2024-07-10T00:00:00Z');
 
+// Store (import checkpoints included) and Redis emptied before each test.
+const fixture = useStoreAndRedis();
 let store: ClickHouseStore;
-let cleanup: () => Promise<void>;
 let redis: Redis;
 let db: pg.Client;
 let quayDb: Awaited<ReturnType<typeof createQuayDatabase>> | undefined;
@@ -212,20 +213,11 @@ const run = (extra: Partial<Parameters<typeof importQuayDb>[0]> = {}) =>
 beforeAll(async () => {
   await createDatabase();
   await fillQuay(4000);
-  ({ store, cleanup } = await openTestStore());
-  redis = redisForWorkers(`${process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379'}/10`);
+  ({ store, redis } = fixture);
 });
 
 afterAll(async () => {
-  if (redis) await quitRedis(redis);
-  await cleanup?.();
   await quayDb?.drop();
-});
-
-beforeEach(async () => {
-  await redis.flushdb();
-  await resetStore(store);
-  await store.command({ name: 'test.truncate', sql: 'TRUNCATE TABLE IF EXISTS import_checkpoints' });
 });
 
 describe('importQuayDb', () => {

@@ -1,12 +1,12 @@
 /**
- * The loader against a real Redis (database 2) and the real embedded ClickHouse:
+ * The loader against a real Redis and the real embedded ClickHouse:
  * every entry stored exactly once whatever is re-delivered, poison entries dead-lettered
  * and replayable, the shards of a dead loader taken over.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ClickHouseStore, insertUsageLogs } from '@quaylogs/clickhouse';
-import { appendIngestBatch, DEADLETTER_STREAM, INGEST_SHARDS, INGEST_STREAM, ingestBacklog, ingestShardKey, fenceOf, quitRedis, type Redis, shardOf, tryAcquireLease } from '@quaylogs/queue';
-import { openTestStore, resetStore } from '../../../packages/clickhouse/test/fixtures.ts';
+import { appendIngestBatch, DEADLETTER_STREAM, INGEST_SHARDS, INGEST_STREAM, ingestBacklog, ingestShardKey, fenceOf, type Redis, shardOf, tryAcquireLease } from '@quaylogs/queue';
+import { useStoreAndRedis } from '@quaylogs/testing';
 import {
   INSERT_INTENTS_KEY,
   leaseKeyOf,
@@ -17,24 +17,15 @@ import {
   startLoader,
   type Loader,
 } from '../src/index.ts';
-import { appendRows, batchOf, quayRows, storedCounts, streamState, testRedis } from './helpers.ts';
+import { appendRows, batchOf, quayRows, storedCounts, streamState } from './helpers.ts';
 
+const file = useStoreAndRedis();
 let store: ClickHouseStore;
-let cleanup: () => Promise<void>;
 let redis: Redis;
 const loaders: Loader[] = [];
 
-beforeAll(async () => {
-  ({ store, cleanup } = await openTestStore());
-  redis = testRedis(2);
-});
-afterAll(async () => {
-  await quitRedis(redis);
-  await cleanup();
-});
-beforeEach(async () => {
-  await redis.flushdb();
-  await resetStore(store);
+beforeAll(() => {
+  ({ store, redis } = file);
 });
 afterEach(async () => {
   while (loaders.length) await loaders.pop()!.stop();

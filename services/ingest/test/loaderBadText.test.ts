@@ -7,16 +7,16 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ClickHouseStore } from '@quaylogs/clickhouse';
 import { appendIngestBatch, quitRedis, type Redis, redisForWorkers } from '@quaylogs/queue';
-import { openTestStore } from '../../../packages/clickhouse/test/fixtures.ts';
+import { openTestStore, testRedisUrl } from '@quaylogs/testing';
 import { listDeadLetters, loadOnce } from '../src/index.ts';
-import { appendRows, batchOf, quayRows, REDIS_BASE, storedCounts, streamState } from './helpers.ts';
+import { appendRows, batchOf, quayRows, storedCounts, streamState } from './helpers.ts';
 
 let store: ClickHouseStore;
 let cleanup: () => Promise<void>;
 let redis: Redis;
 beforeAll(async () => {
   ({ store, cleanup } = await openTestStore());
-  redis = redisForWorkers(`${REDIS_BASE}/10`);
+  redis = redisForWorkers(testRedisUrl());
   await redis.flushdb();
 });
 afterAll(async () => {

@@ -4,7 +4,7 @@
  *   node --import tsx loaderChild.ts load  <storeDir> <redisUrl>   run the loader, log JSON lines
  *   node --import tsx loaderChild.ts count <storeDir> <redisUrl>   drain, print the counts, exit
  *
- * With STORE_PORT=<port> the loader uses the store a storeHost.ts process lends (several
+ * With STORE_PORT=<port> the loader uses the store a store host (@quaylogs/testing) lends (several
  * loader processes then share one engine; <storeDir> is ignored), named LOADER_NAME.
  *
  * With PAUSE_AFTER_FIRST_INSERT=1 the process freezes (event loop blocked) right after
@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { migrate, openEmbeddedStore } from '@quaylogs/clickhouse';
 import { ingestBacklog, redisForWorkers } from '@quaylogs/queue';
 import { pendingEntries, startLoader } from '../src/index.ts';
-import { remoteStore } from './support/remoteStore.ts';
+import { remoteStore } from '@quaylogs/testing/remoteStore';
 
 const [mode, dir, redisUrl] = process.argv.slice(2);
 if (!mode || !dir || !redisUrl) throw new Error('usage: loaderChild.ts load|count <storeDir> <redisUrl>');

@@ -6,12 +6,12 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { type ClickHouseStore, getPollCheckpoint, listPollCheckpoints } from '@quaylogs/clickhouse';
 import { quitRedis, redisForWorkers, type Redis } from '@quaylogs/queue';
 import type { Job } from 'bullmq';
-import { openTestStore, resetStore } from '../../../packages/clickhouse/test/fixtures.ts';
-import { startQuaySim, type QuaySim, type SimEntry } from '../../../test/quay-sim/quaySim.ts';
+import { openTestStore, resetStore, testRedisUrl } from '@quaylogs/testing';
+import { startQuaySim, type QuaySim, type SimEntry } from '@quaylogs/testing/quaySim';
 import { startLoader, type Loader } from '../src/index.ts';
 import { parseSourcesConfig, startPoller, type Poller, type PollSource } from '../src/poller/index.ts';
 
-const REDIS_URL = `${process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379'}/5`;
+const REDIS_URL = testRedisUrl();
 const NOW = new Date('2024-06-18T12:00:00Z');
 
 let store: ClickHouseStore;

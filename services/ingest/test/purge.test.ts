@@ -5,36 +5,27 @@
  * gone, nothing of other performers changed, and the erasure is audited.
  */
 import { createHash } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ClickHouseStore } from '@quaylogs/clickhouse';
 import { assignContentKeys, NO_EXTENDED_FIELDS, type UsageLogRow } from '@quaylogs/core';
-import { quitRedis, type Redis, redisForWorkers } from '@quaylogs/queue';
-import { openTestStore, resetStore } from '../../../packages/clickhouse/test/fixtures.ts';
+import type { Redis } from '@quaylogs/queue';
+import { useStoreAndRedis } from '@quaylogs/testing';
 import { type Loader, PurgeError, purgeEntries, resumePurge, ROLLUPS, startLoader } from '../src/index.ts';
 import { appendRows, streamState } from './helpers.ts';
 
-const REDIS_BASE = process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379';
 const DAY = 86_400_000;
 const START = Date.UTC(2026, 5, 1, 8);
 
+// Store (every data table, data_purges and purge_rows included) and Redis emptied before each test.
+const file = useStoreAndRedis();
 let store: ClickHouseStore;
-let cleanup: () => Promise<void>;
 let redis: Redis;
 let loader: Loader | null = null;
 
-beforeAll(async () => {
-  ({ store, cleanup } = await openTestStore());
-  redis = redisForWorkers(`${REDIS_BASE}/9`);
-});
-afterAll(async () => {
-  await quitRedis(redis);
-  await cleanup();
+beforeAll(() => {
+  ({ store, redis } = file);
 });
 beforeEach(async () => {
-  await redis.flushdb();
-  await resetStore(store);
-  await store.command({ name: 'test.truncate', sql: 'TRUNCATE TABLE IF EXISTS data_purges' });
-  await store.command({ name: 'test.truncate', sql: 'TRUNCATE TABLE IF EXISTS purge_rows' });
   loader = startLoader({ redis, store, consumer: 'purge-test', batchMs: 20, batchRows: 500 });
 });
 afterEach(async () => {

@@ -10,8 +10,7 @@ import { upsertAccounts, countUsageLogs, migrate, openStore } from '@quaylogs/cl
 import { loadConfig } from '@quaylogs/config';
 import { demoRows, demoWorld } from '@quaylogs/demo';
 import { redisForProducers, redisForWorkers } from '@quaylogs/queue';
-import { buildApp, ensureBootstrapAdmin } from '../../../api/src/index.ts';
-import { exportsPlugin } from '../../../api/src/routes/exports.ts';
+import { buildApp, ensureBootstrapAdmin, exportsPlugin } from '@quaylogs/api';
 import { startExporter } from '../../src/index.ts';
 import type { ExporterLog } from '../../src/index.ts';
 

@@ -7,7 +7,7 @@ import { expect } from 'vitest';
 import { type ClickHouseStore, findAccounts, listUsageLogs, type LogFilter, upsertAccounts } from '@quaylogs/clickhouse';
 import { type AccountInfo, renderLogEntry, type UsageLogRow } from '@quaylogs/core';
 import { demoRows, demoWorld } from '@quaylogs/demo';
-import { call } from '../../../api/test/fixtures.ts';
+import { call } from '@quaylogs/testing';
 import { eventually, type Stack } from './stack.ts';
 
 export async function waitForExport(s: Stack, exportId: string, until: (body: any) => boolean = (b) => b.status === 'delivered' || b.status === 'failed', timeoutMs = 60_000): Promise<any> {

@@ -1,7 +1,8 @@
 /**
  * The whole export path in one test process: a real embedded ClickHouse, the real
  * Fastify app with the exports plugin listening on loopback, the exporter's BullMQ
- * workers on a real Redis database (one index per test file), and a test logger.
+ * workers on a real Redis database (this file's, from @quaylogs/testing), a loader storing
+ * the API's audit entries from the ingest stream as in production, and a test logger.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,16 +12,14 @@ import type { ClickHouseStore } from '@quaylogs/clickhouse';
 import { loadConfig } from '@quaylogs/config';
 import type { Resolver } from '@quaylogs/delivery';
 import { quitRedis, type Redis, redisForProducers, redisForWorkers } from '@quaylogs/queue';
-import { buildApp, ensureBootstrapAdmin } from '../../../api/src/index.ts';
-import { exportsPlugin } from '../../../api/src/routes/exports.ts';
-import type { ApiFixture } from '../../../api/test/fixtures.ts';
-import { MUTABLE_TABLES, openTestStore, resetStore } from '../../../../packages/clickhouse/test/fixtures.ts';
+import { buildApp, ensureBootstrapAdmin, exportsPlugin, streamAuditWriter } from '@quaylogs/api';
+import { type Loader, startLoader } from '@quaylogs/ingest';
+import { ADMIN_TOKEN, type ApiTarget, openTestStore, resetStore, testRedisUrl } from '@quaylogs/testing';
 import { type Exporter, type ExporterLog, type ExporterTuning, startExporter } from '../../src/index.ts';
 
-export const ADMIN_TOKEN = 'test-bootstrap-token-0123456789';
+export { ADMIN_TOKEN };
 export const SECRET = 'test-secret-for-page-tokens-0123456789';
 export const CALLBACK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-const EXPORT_TABLES = ['exports', 'export_deliveries', 'export_schedules', 'export_schedule_runs'];
 
 export interface LogLine {
   level: string;
@@ -41,7 +40,6 @@ export function testLogger(lines: LogLine[], echo = false): ExporterLog {
 }
 
 export interface StackOptions {
-  redisDb: 8 | 9 | 13 | 14;
   env?: Record<string, string>;
   tuning?: Partial<ExporterTuning>;
   resolve?: Resolver;
@@ -49,13 +47,16 @@ export interface StackOptions {
 
 export interface Stack {
   store: ClickHouseStore;
-  api: ApiFixture;
+  /** The API, for @quaylogs/testing's call and userWithToken. */
+  api: ApiTarget;
   url: string;
   dataDir: string;
   logs: LogLine[];
   producer: Redis;
   /** Stops the exporter, empties the export tables, logs and the Redis database, starts it again. */
   reset(): Promise<void>;
+  /** Resolves once every audit entry the API wrote so far is stored (they go through the ingest stream). */
+  auditStored(): Promise<void>;
   /** Stops the exporter, empties the Redis database, starts it again (ClickHouse kept). */
   flushRedis(): Promise<void>;
   /** Stops the exporter and starts it again (state kept), optionally with other tuning. */
@@ -63,10 +64,10 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(opts: StackOptions): Promise<Stack> {
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const { store, cleanup } = await openTestStore();
   const dataDir = mkdtempSync(join(tmpdir(), 'quaylogs-exports-'));
-  const redisUrl = `${process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379'}/${opts.redisDb}`;
+  const redisUrl = testRedisUrl('stack');
   const producer = redisForProducers(redisUrl);
   const workers = redisForWorkers(redisUrl);
   await producer.flushdb();
@@ -82,6 +83,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     store,
     config,
     secret: SECRET,
+    audit: streamAuditWriter(producer),
     plugins: [exportsPlugin({ redis: producer, generateJobOptions, ...(opts.resolve ? { resolve: opts.resolve } : {}) })],
   });
   await ensureBootstrapAdmin(ctx, ADMIN_TOKEN);
@@ -100,14 +102,18 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const begin = (extra: Partial<ExporterTuning> = {}) =>
     startExporter({ redis: workers, store, config, log: testLogger(logs), baseUrl: url, tuning: { ...tuning, ...extra } });
   let exporter: Exporter = await begin();
-  const api: ApiFixture = {
-    store,
-    app,
-    ctx,
-    url,
-    close: async () => undefined,
-    reset: async () => undefined,
+  const load = () => startLoader({ redis: workers, store, consumer: 'stack', batchMs: 20 });
+  let loader: Loader = load();
+  /** Stops the exporter and the loader (what is in the stream stored first), runs `between`, starts both again. */
+  const restartAround = async (between: () => Promise<void>) => {
+    await exporter.stop();
+    await loader.drain();
+    await loader.stop();
+    await between();
+    loader = load();
+    exporter = await begin();
   };
+  const api: ApiTarget = { url };
   return {
     store,
     api,
@@ -116,19 +122,19 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     logs,
     producer,
     async reset() {
-      await exporter.stop();
-      await producer.flushdb();
-      await resetStore(store);
-      for (const t of EXPORT_TABLES) await store.command({ name: 'test.truncate', sql: `TRUNCATE TABLE IF EXISTS ${t}` });
-      ctx.auth.invalidate();
-      await ensureBootstrapAdmin(ctx, ADMIN_TOKEN);
-      logs.length = 0;
-      exporter = await begin();
+      await restartAround(async () => {
+        await producer.flushdb();
+        await resetStore(store);
+        ctx.auth.invalidate();
+        await ensureBootstrapAdmin(ctx, ADMIN_TOKEN);
+        logs.length = 0;
+      });
     },
+    auditStored: () => loader.drain(),
     async flushRedis() {
-      await exporter.stop();
-      await producer.flushdb();
-      exporter = await begin();
+      await restartAround(async () => {
+        await producer.flushdb();
+      });
     },
     async restartExporter(extra) {
       await exporter.stop();
@@ -136,6 +142,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     },
     async close() {
       await exporter.stop();
+      await loader.stop();
       await app.close();
       await quitRedis(producer);
       await quitRedis(workers);
@@ -144,8 +151,6 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     },
   };
 }
-
-export { MUTABLE_TABLES };
 
 /** Polls `probe` until it returns a value (not undefined/false), or fails after `timeoutMs`. */
 export async function eventually<T>(probe: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {

@@ -6,10 +6,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { REPO_ROOT as ROOT, repoPath } from './paths.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const MAIN = join(ROOT, 'test/server-lane/laneMain.ts');
+/** The lane's engine process: a script of the repository (it serves through @quaylogs/api's bridge). */
+const MAIN = repoPath('test/server-lane/laneMain.ts');
 
 export interface ServerLane {
   /** For CLICKHOUSE_URL (credentials included). */

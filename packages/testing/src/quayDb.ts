@@ -3,12 +3,11 @@
  * logentrykind, user, repository, logentry3 with the indexes Quay's migrations create).
  */
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { repoPath } from './paths.ts';
 
 export const PG_BASE = process.env.QUAYLOGS_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432';
-const SCHEMA = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/quay-schema.sql'), 'utf8');
+const SCHEMA = readFileSync(repoPath('test/fixtures/quay-schema.sql'), 'utf8');
 
 async function admin(sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: `${PG_BASE}/postgres` });
