@@ -5,49 +5,26 @@
  * protocol) and one Redis. Entries sent to the API's HEC receiver are stored by the other
  * process's loader and read back through the API; SIGTERM stops both in order.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createClient } from '@clickhouse/client';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ServerLane, startServerLane } from '../server-lane/serverLane.ts';
+import { type CliProc, cliEnv, freePort, spawnCli, until } from '../support/processes.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = 'services/cli/bin/quaylogs.js';
 const ADMIN = 'split-mode-bootstrap-token-0123456789';
 const HEC = 'split-mode-hec-token-0123456789';
 const REDIS_URL = `${process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379'}/12`;
 
-interface Proc {
-  child: ChildProcess;
-  out: () => string;
-  done: Promise<number | null>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => res(port));
-    });
-  });
-}
-
 let lane: ServerLane;
 let dataDir: string;
 let apiPort: number;
-const procs: Proc[] = [];
+const procs: CliProc[] = [];
 
-function env(): NodeJS.ProcessEnv {
-  const base: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(QUAYLOGS_|CLICKHOUSE_|REDIS_)/.test(k)) base[k] = v;
-  return {
-    ...base,
+function quaylogs(...args: string[]): CliProc {
+  const proc = spawnCli(args[0]!, args, cliEnv({
     CLICKHOUSE_URL: lane.clickhouseUrl,
     REDIS_URL,
     QUAYLOGS_DATA_DIR: dataDir,
@@ -57,27 +34,9 @@ function env(): NodeJS.ProcessEnv {
     QUAYLOGS_HEC_TOKENS: `prod=${HEC}`,
     QUAYLOGS_LOG_LEVEL: 'warn',
     QUAYLOGS_LOADER_BATCH_MS: '50',
-  };
-}
-
-function quaylogs(...args: string[]): Proc {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  const proc = { child, out: () => out, done: new Promise<number | null>((r) => child.on('close', (code) => r(code))) };
+  }));
   procs.push(proc);
   return proc;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 90_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 beforeAll(async () => {
@@ -89,8 +48,7 @@ beforeAll(async () => {
   redis.disconnect();
 });
 afterAll(async () => {
-  for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-  await Promise.all(procs.map((p) => p.done));
+  await Promise.all(procs.map((p) => p.kill('SIGKILL')));
   await lane?.stop();
   rmSync(dataDir, { recursive: true, force: true });
 });
