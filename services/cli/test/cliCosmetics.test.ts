@@ -6,11 +6,11 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { startLocalRedis } from '../src/localRedis.ts';
+import { freePort } from '../../../test/support/processes.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const BIN = 'services/cli/bin/quaylogs.js';
@@ -37,17 +37,6 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 function staleSocket(path: string): void {
   const r = spawnSync('python3', ['-c', `import socket; socket.socket(socket.AF_UNIX).bind(${JSON.stringify(path)})`]);
   if (r.status !== 0) throw new Error(String(r.stderr));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => res(port));
-    });
-  });
 }
 
 it('`quaylogs sql … | head -1` prints one line and exits 0 without an EPIPE stack trace', () => {

@@ -5,26 +5,15 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createClient } from '@clickhouse/client';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../../test/support/processes.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const TOKEN = 'bridge-up-bootstrap-token-0123456789';
 const dataDir = mkdtempSync(join(tmpdir(), 'quaylogs-bridge-up-'));
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => res(port));
-    });
-  });
-}
 
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 

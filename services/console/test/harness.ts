@@ -5,28 +5,17 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { freePort } from '../../../test/support/processes.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
 export const SHOTS = join(ROOT, 'test-results', 'console');
 export const ADMIN_TOKEN = 'console-test-bootstrap-token-0123456789';
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const REDIS_BASE = process.env.QUAYLOGS_TEST_REDIS ?? 'redis://127.0.0.1:6379';
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => res(port));
-    });
-  });
-}
 
 export interface Harness {
   base: string;
