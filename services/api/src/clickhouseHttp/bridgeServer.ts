@@ -186,7 +186,10 @@ export function createClickHouseHttpBridge(opts: ClickHouseHttpBridgeOptions): C
     opts.log?.info({ user: user.username, queryId, format, ms: Number(elapsedNs) / 1e6, bytes: result.bytes.length }, 'clickhouse http query');
   }
 
-  const server = createServer((req, res) => {
+  // ClickHouse accepts URIs up to http_max_uri_size (1 MiB) and clients put query parameters
+  // there (@clickhouse/client sends `param_*` in the URL): Node's 16 KiB header limit refused
+  // the loader's stored-keys check (thousands of UInt128 keys) with a bodiless 431.
+  const server = createServer({ maxHeaderSize: 1024 * 1024 }, (req, res) => {
     // A client's query id is echoed only when it is safe in a header; otherwise one is made.
     const asked = /[?&]query_id=([^&]*)/.exec(req.url ?? '')?.[1];
     let queryId: string = randomUUID();
