@@ -44,6 +44,8 @@ import {
   pendingEntries,
   PurgeError,
   purgeEntries,
+  resumePurge,
+  unfinishedPurges,
   replayDeadLetters,
   startLoader,
   startPoller,
@@ -153,6 +155,17 @@ export async function startRoles(opts: {
   }
 
   async function startInOrder(): Promise<Running> {
+    // A purge a crash interrupted is finished here when nothing else can be running it: the
+    // embedded store belongs to this process alone. Against a server, another process may be
+    // mid-purge, so it is only reported (finish it with `quaylogs purge --resume <id>`).
+    for (const id of await unfinishedPurges(store)) {
+      if (store.backend === 'embedded') {
+        const res = await resumePurge(store, id);
+        log.info({ purge: id, entries: res.rows_deleted, days: res.days.length }, 'purge: an interrupted purge was finished');
+      } else {
+        log.warn({ purge: id }, 'purge: a purge is unfinished (interrupted, or running in another process); `quaylogs purge --resume <id>` finishes it');
+      }
+    }
     const listenHost = cfg.QUAYLOGS_HOST === '0.0.0.0' ? '127.0.0.1' : cfg.QUAYLOGS_HOST;
     const publicBase = cfg.QUAYLOGS_SERVER_HOSTNAME
       ? `${cfg.QUAYLOGS_PREFERRED_URL_SCHEME}://${cfg.QUAYLOGS_SERVER_HOSTNAME}`

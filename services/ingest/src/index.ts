@@ -7,5 +7,5 @@ export { ingestStatus, pendingEntries } from './status.ts';
 export type { IngestStatus, SourceStatus } from './status.ts';
 export * from './poller/index.ts';
 export * from './import/index.ts';
-export { purgeEntries, resumePurge, PurgeError, ROLLUPS } from './purge.ts';
+export { purgeEntries, resumePurge, unfinishedPurges, PurgeError, ROLLUPS } from './purge.ts';
 export type { PurgeSpec, PurgeResult } from './purge.ts';

@@ -203,6 +203,15 @@ async function finish(store: ClickHouseStore, id: string, total: number): Promis
   });
 }
 
+/** Ids of the purges whose audit still says `running` (interrupted, or running in another process). */
+export async function unfinishedPurges(store: ClickHouseStore): Promise<string[]> {
+  const rows = await store.query<{ purge_id: string }>({
+    name: 'purge.unfinished',
+    sql: "SELECT purge_id FROM data_purges FINAL WHERE status = 'running' ORDER BY requested_at",
+  });
+  return rows.map((r) => r.purge_id);
+}
+
 /** Completes a purge a crash interrupted: its rounds are still in purge_rows, its audit `running`. */
 export async function resumePurge(store: ClickHouseStore, id: string): Promise<PurgeResult> {
   if (!PURGE_ID.test(id)) throw new PurgeError(`not a purge id: ${id}`);
