@@ -2,8 +2,8 @@
  * The embedded store under concurrent callers (the loader, an import's checkpoints, the API's
  * writes and reads all share one process): inserts of different tables and shapes, and
  * queries, issued at once all complete with their own outcome and every row is stored once.
- * (This does not reproduce the cross-talk once seen under a saturated machine — a loader insert
- * failing with another statement's parse error — which the per-connection queue guards against.)
+ * (The "cross-talk" once seen under a saturated machine — a loader insert failing on a parse
+ * error of text it never sent — was the engine reading the process's stdin: stdinShield.test.ts.)
  * Real embedded ClickHouse.
  */
 import { expect, it } from 'vitest';
