@@ -11,7 +11,8 @@ export interface JsonChild {
   proc: ChildProcess;
   lines: any[];
   /** Resolves with the first logged line matching `pred` (rejects if the child exits first). */
-  waitFor(pred: (line: any) => boolean): Promise<any>;
+  /** The first line (parsed) that `pred` accepts; rejects, with the last lines seen, after `timeoutMs` (default 120 s) or when the child exits first. */
+  waitFor(pred: (line: any) => boolean, timeoutMs?: number): Promise<any>;
   exited: Promise<number | null>;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -53,12 +54,13 @@ export function spawnJsonChild(script: string, args: string[], env: Record<strin
     proc,
     lines,
     exited,
-    waitFor: (pred) =>
+    waitFor: (pred, timeoutMs = 120_000) =>
       new Promise((resolve, reject) => {
         const hit = lines.find(pred);
         if (hit) return resolve(hit);
-        waiters.push({ pred, resolve });
-        void exited.then((code) => reject(new Error(`child exited (${code}) before the expected line; saw ${JSON.stringify(lines.slice(-5))}`)));
+        const timer = setTimeout(() => reject(new Error(`no expected line within ${timeoutMs / 1000} s; saw ${JSON.stringify(lines.slice(-5))}`)), timeoutMs);
+        waiters.push({ pred, resolve: (v: unknown) => (clearTimeout(timer), resolve(v)) });
+        void exited.then((code) => (clearTimeout(timer), reject(new Error(`child exited (${code}) before the expected line; saw ${JSON.stringify(lines.slice(-5))}`))));
       }),
     async kill(signal = 'SIGKILL') {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);

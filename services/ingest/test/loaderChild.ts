@@ -8,7 +8,7 @@
  * loader processes then share one engine; <storeDir> is ignored), named LOADER_NAME.
  *
  * With PAUSE_AFTER_FIRST_INSERT=1 the process freezes (event loop blocked) right after
- * logging its first stored batch — after ClickHouse accepted it, before the stream entries
+ * logging its first stored batch that inserted rows — after ClickHouse accepted it, before the stream entries
  * are acknowledged — so the parent can SIGKILL it at exactly that point.
  */
 import { join } from 'node:path';
@@ -36,7 +36,8 @@ const loader = startLoader({
   leaseMs: Number(process.env.LEASE_MS ?? 1_000),
   log: (obj, msg) => {
     out({ msg, ...obj });
-    if (msg === 'loader: batch stored' && process.env.PAUSE_AFTER_FIRST_INSERT === '1' && !paused) {
+    // The first batch that inserted rows (a batch of duplicates only leaves nothing to replay).
+    if (msg === 'loader: batch stored' && (obj as { inserted?: number }).inserted! > 0 && process.env.PAUSE_AFTER_FIRST_INSERT === '1' && !paused) {
       paused = true;
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000);
     }

@@ -85,7 +85,7 @@ describe('several loader processes', () => {
     const feeding = feed(hec, content);
 
     // loader-a freezes right after ClickHouse accepted its first batch, before acknowledging.
-    const first = await a.waitFor((l) => l.msg === 'loader: batch stored');
+    const first = await a.waitFor((l) => l.msg === 'loader: batch stored' && l.inserted > 0);
     expect(first.inserted).toBeGreaterThan(0);
     await a.kill();
     // loader-b dies at an arbitrary point after a few more batches.
