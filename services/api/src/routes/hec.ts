@@ -69,16 +69,28 @@ export class HecError extends Error {
   }
 }
 
-/** Parses `QUAYLOGS_HEC_TOKENS` (`source=token,source2=token2`) into token → source. */
-export function parseHecTokens(spec: string | undefined): Map<string, string> {
-  const out = new Map<string, string>();
+/**
+ * The items of a `source=token,source2=token2` list (QUAYLOGS_HEC_TOKENS, QUAYLOGS_SEARCH_TOKENS),
+ * in order; `variable` names the setting in the error a malformed item gets.
+ */
+export function sourceTokenPairs(spec: string | undefined, variable: string): { source: string; token: string }[] {
+  const out: { source: string; token: string }[] = [];
   for (const part of (spec ?? '').split(',')) {
     const item = part.trim();
     if (!item) continue;
     const eq = item.indexOf('=');
     const source = item.slice(0, eq).trim();
     const token = item.slice(eq + 1).trim();
-    if (eq <= 0 || !source || !token) throw new Error(`QUAYLOGS_HEC_TOKENS: "${item}" must be source=token`);
+    if (eq <= 0 || !source || !token) throw new Error(`${variable}: "${item}" must be source=token`);
+    out.push({ source, token });
+  }
+  return out;
+}
+
+/** Parses `QUAYLOGS_HEC_TOKENS` (`source=token,source2=token2`) into token → source. */
+export function parseHecTokens(spec: string | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const { source, token } of sourceTokenPairs(spec, 'QUAYLOGS_HEC_TOKENS')) {
     if (out.has(token)) throw new Error(`QUAYLOGS_HEC_TOKENS: a token is listed twice (sources ${out.get(token)} and ${source})`);
     out.set(token, source);
   }

@@ -21,6 +21,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { AppContext } from '../context.ts';
 import { parseSpl, type SplQuery } from '../spl/parse.ts';
 import { UnsupportedSpl } from '../spl/tokens.ts';
+import { sourceTokenPairs } from './hec.ts';
 import { SearchAnswers } from './splunkSearchAnswers.ts';
 import { decodeSid, encodeSid, LATEST_QUERYABLE_MS, parseSplunkTime, type SearchJob, UnsupportedTime } from './splunkSearchJobs.ts';
 import { jobEntryXml, messageXml, serverInfoXml, sidXml, XML_TYPE } from './splunkSearchXml.ts';
@@ -47,13 +48,7 @@ export class SearchTokens {
 
   /** `source=token,source2=token2` (the form of QUAYLOGS_HEC_TOKENS). */
   constructor(spec: string | undefined) {
-    for (const part of (spec ?? '').split(',')) {
-      const item = part.trim();
-      if (!item) continue;
-      const eq = item.indexOf('=');
-      const source = item.slice(0, eq).trim();
-      const token = item.slice(eq + 1).trim();
-      if (eq <= 0 || !source || !token) throw new Error('QUAYLOGS_SEARCH_TOKENS: every item must be source=token');
+    for (const { source, token } of sourceTokenPairs(spec, 'QUAYLOGS_SEARCH_TOKENS')) {
       const digest = createHash('sha256').update(token).digest();
       if (this.entries.some((e) => e.digest.equals(digest))) throw new Error(`QUAYLOGS_SEARCH_TOKENS: a token is listed twice (source ${source})`);
       this.entries.push({ digest, source });
