@@ -108,9 +108,12 @@ function toId(text: string | null | undefined): number {
   return n;
 }
 
+/** Epoch second of a row's datetime ('YYYY-MM-DD HH:MM:SS…', UTC). */
+const secondOf = (datetime: string): number => Date.parse(`${datetime.slice(0, 19).replace(' ', 'T')}Z`) / 1000;
+
 /** Time ranges covering the given seconds: runs of nearby seconds, each [first, last + 1 s). */
 export function secondRuns(rows: readonly UnkeyedRow[], gapS = 60): { from: string[]; to: string[] } {
-  const secs = [...new Set(rows.map((r) => Date.parse(`${r.datetime.slice(0, 19).replace(' ', 'T')}Z`) / 1000))].sort((a, b) => a - b);
+  const secs = [...new Set(rows.map((r) => secondOf(r.datetime)))].sort((a, b) => a - b);
   const from: string[] = [];
   const to: string[] = [];
   const text = (s: number) => toChDateTime(new Date(s * 1000)).slice(0, 19);
@@ -131,9 +134,6 @@ export function secondRuns(rows: readonly UnkeyedRow[], gapS = 60): { from: stri
   to.push(text(end + 1));
   return { from, to };
 }
-
-/** Epoch second of a row's datetime ('YYYY-MM-DD HH:MM:SS…', UTC). */
-const secondOf = (datetime: string): number => Date.parse(`${datetime.slice(0, 19).replace(' ', 'T')}Z`) / 1000;
 
 /**
  * The latest second of any row that comes before `table`'s rows after `fromId` in (table, id)
@@ -295,13 +295,12 @@ async function importTable(
           batch.push(row);
         }
       }
-      const reachable = batch.filter((r) => secondOf(r.datetime) <= latestBefore);
+      // Only rows that get keys count: a skipped row is never looked back at either.
+      const seconds = batch.map((r) => secondOf(r.datetime));
+      const reachable = batch.filter((_, i) => seconds[i]! <= latestBefore);
       const before = reachable.length > 0 ? await earlierRowsOfSameSeconds(ctx, reachable, table, lo, earlierTables) : [];
       const keyed: UsageLogRow[] = keyAfter(before, batch);
-      for (const r of records) {
-        const s = secondOf(r.datetime);
-        latestBefore = Math.max(latestBefore, Number.isFinite(s) ? s : Infinity);
-      }
+      for (const s of seconds) if (s > latestBefore) latestBefore = s;
       await ctx.handOff.send(keyed, ctx.handOff.newAccounts(accounts.values()));
 
       cursor = hi;
