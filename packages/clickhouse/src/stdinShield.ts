@@ -7,18 +7,17 @@
  * that receives anything — a supervisor, a parent that talks to its child over stdin,
  * `… | quaylogs up` — an insert then fails on the stdin bytes ("Cannot parse input: expected
  * '[' before: …"), or stores them as rows nobody wrote, and the process loses what was
- * written to it. This moved the engine's statements into a stall that looked like a hang.
+ * written to it: the ingest stalls once blamed on the engine.
  *
  * Before the engine loads, fd 0 is re-pointed at /dev/null (the engine then sees an empty
  * stdin, whatever the process was given) and the original stdin is kept on another
  * descriptor, which `engineSafeStdin()` reads. A terminal is left alone: the engine never
  * reads a terminal as data. Linux only (/proc/self/fd); elsewhere nothing changes.
  */
-import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, statSync } from 'node:fs';
 import { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import { isatty } from 'node:tty';
-import { Readable } from 'node:stream';
-import { createReadStream } from 'node:fs';
 
 let shielded = false;
 /** The process's original stdin, moved off fd 0; null when fd 0 was left as it was. */
