@@ -230,9 +230,12 @@ describe('scale-out: api, three loaders, an exporter and a poller as separate pr
     const importer = start('import', ['import', 'quay-db', quayDb.url, '--source', 'imported']);
 
     // Twice, a loader dies in the middle of a batch (its insert intent still in Redis) and is
-    // restarted; the second time the restarted one is the first choice.
+    // restarted; the second time the restarted one is the first choice. A kill that lands just
+    // after the batch was acknowledged (the intent seen, then gone before the signal) is still a
+    // crash, but not mid-batch: it does not count, and another loader is killed.
     const kills: { loader: string; intentLeft: boolean; pending: number }[] = [];
-    for (let k = 1; k <= 2; k++) {
+    const midBatch = () => kills.filter((k) => k.intentLeft);
+    for (let k = 1; midBatch().length < 2 && k <= 6; k++) {
       const live = loaders.filter((l) => l.child.exitCode === null && l.child.signalCode === null).reverse();
       const { victim, intentLeft, pending } = await killMidBatch(live);
       kills.push({ loader: victim.name, intentLeft, pending });
@@ -252,8 +255,8 @@ describe('scale-out: api, three loaders, an exporter and a poller as separate pr
     expect(exportRes.status).toBe(200);
     const { export_id: exportId } = (await exportRes.json()) as { export_id: string };
 
-    expect(kills.map((k) => k.intentLeft)).toEqual([true, true]);
-    expect(kills.every((k) => k.pending > 0)).toBe(true);
+    expect(midBatch()).toHaveLength(2);
+    expect(midBatch().every((k) => k.pending > 0)).toBe(true);
 
     const { acked, refused } = await hec;
     const tFed = Date.now();
