@@ -66,7 +66,7 @@ export function pgEntry(r: PgLogRow, kindName: ReadonlyMap<number, string>): Ent
   };
 }
 
-export function qlEntry(r: UsageLogRow): Entry {
+export function qlEntry(r: Pick<UsageLogRow, 'datetime' | 'kind' | 'performer' | 'ip' | 'metadata'>): Entry {
   return { datetime: r.datetime, kind: r.kind, performer: r.performer, ip: r.ip, metadata: canonicalJson(r.metadata) };
 }
 

@@ -4,7 +4,7 @@
  * query over the whole window answers, wherever the entries lie relative to "now".
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { chTime, type ClickHouseStore, insertUsageLogs, listUsageLogs, type LogCursor } from '../src/index.ts';
+import { chTime, type ClickHouseStore, insertUsageLogs, listLogPage, listUsageLogs, LOG_PAGE_COLUMNS, type LogCursor } from '../src/index.ts';
 import { row } from '@quaylogs/testing';
 import { openTestStore, resetStore } from '@quaylogs/testing';
 
@@ -79,5 +79,22 @@ describe('listUsageLogs', () => {
     expect(await walk(past.start, past.end, NOW)).toEqual(expected);
     const open = { start: new Date(NOW.getTime() - 60 * DAY), end: new Date(NOW.getTime() + DAY) };
     expect(await walk(open.start, open.end, NOW)).toEqual(await oneQuery(open.start, open.end));
+  });
+
+  it("listLogPage (what /logs reads) answers listUsageLogs' pages, with Quay's fields only", async () => {
+    await seed(Array.from({ length: 50 }, (_, i) => -i * 37 * MIN));
+    const filter = { start: new Date(NOW.getTime() - 30 * DAY), end: new Date(NOW.getTime() + DAY), namespace: 'acme' };
+    let cursor: LogCursor | null = null;
+    for (let pages = 0; ; pages++) {
+      const full = await listUsageLogs(store, filter, cursor, 20, { now: NOW });
+      const page = await listLogPage(store, filter, cursor, 20, { now: NOW });
+      expect(page.hasMore).toBe(full.hasMore);
+      expect(page.rows).toEqual(full.rows.map((r) => Object.fromEntries(LOG_PAGE_COLUMNS.map((c) => [c, r[c]]))));
+      expect(Object.keys(page.rows[0]!).sort()).toEqual(['datetime', 'event_key', 'ip', 'kind', 'metadata', 'namespace', 'performer', 'source']);
+      if (!full.hasMore) break;
+      expect(pages).toBeLessThan(5);
+      const last = full.rows.at(-1)!;
+      cursor = { datetime: last.datetime, eventKey: last.event_key };
+    }
   });
 });

@@ -90,7 +90,7 @@ function renderNamespace(
  *   account is known in `accounts`; orgs ⇒ kind "org", users and robots ⇒ kind "user".
  */
 export function renderLogEntry(
-  row: UsageLogRow,
+  row: Pick<UsageLogRow, 'kind' | 'metadata' | 'ip' | 'datetime' | 'performer' | 'namespace'>,
   accounts: ReadonlyMap<string, AccountInfo>,
   includeNamespace: boolean,
   hashKind: 'local' | 'gravatar' = 'local',

@@ -21,9 +21,7 @@
  * such first pages simply never hit; a continued walk keeps its window in the token. Avatars
  * are not cached (rendered per request).
  */
-import { type LogCursor, listUsageLogs, type LogFilter } from '@quaylogs/clickhouse';
-import type { ClickHouseStore } from '@quaylogs/clickhouse';
-import type { UsageLogRow } from '@quaylogs/core';
+import { type ClickHouseStore, type LogCursor, type LogFilter, listLogPage, type LogPageRow } from '@quaylogs/clickhouse';
 import { ALL_NAMESPACES, readLogGeneration, type Redis } from '@quaylogs/queue';
 
 export interface LogPageCacheOptions {
@@ -40,12 +38,12 @@ export interface LogPageCacheOptions {
 interface Entry {
   generation: string;
   at: number;
-  rows: UsageLogRow[];
+  rows: LogPageRow[];
   hasMore: boolean;
 }
 
 export interface LogPage {
-  rows: UsageLogRow[];
+  rows: LogPageRow[];
   hasMore: boolean;
   /** Served from the cache. */
   cached: boolean;
@@ -90,7 +88,7 @@ export class LogPageCache {
     this.misses++;
     const at = this.now();
     const pages = cursor === null ? 1 : this.readAheadPages;
-    const read = await listUsageLogs(store, filter, cursor, limit * pages, clock);
+    const read = await listLogPage(store, filter, cursor, limit * pages, clock);
     const first = { rows: read.rows.slice(0, limit), hasMore: read.rows.length > limit || read.hasMore };
     if (generation !== null) {
       this.keep(key, { generation, at, ...first });

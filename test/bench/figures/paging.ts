@@ -2,9 +2,10 @@
  * P1, P2: logs pages of 20, newest first, largest namespace, 30-day window.
  * PostgreSQL: Quay's lookup_logs (namespace lookup + logentry3 LEFT JOIN performer,
  * ORDER BY datetime DESC LIMIT 21, datetime cursor).
- * quaylogs: listUsageLogs, the function behind /logs ((datetime, event_key) keyset).
+ * quaylogs: listLogPage, the function behind /logs ((datetime, event_key) keyset; the columns
+ * Quay's entry shows, as Quay's own page reads its table's).
  */
-import { listUsageLogs, type LogCursor, type LogFilter } from '@quaylogs/clickhouse';
+import { listLogPage, type LogCursor, type LogFilter } from '@quaylogs/clickhouse';
 import { LOG_GENERATIONS_KEY, quitRedis, redisForWorkers } from '@quaylogs/queue';
 import { LogPageCache } from '../../../services/api/src/logPageCache.ts';
 import { comparePages, pgEntry, qlEntry } from '../compare.ts';
@@ -35,7 +36,7 @@ async function pgPlan(ctx: BenchContext, f: QuayLogFilter, token: QuayPageToken 
 
 async function qlProfile(ctx: BenchContext, f: LogFilter, cursor: LogCursor | null): Promise<string[]> {
   const rec = recordingStore(ctx.store);
-  await listUsageLogs(rec.store, f, cursor, PAGE_SIZE, { now: ctx.opts.now });
+  await listLogPage(rec.store, f, cursor, PAGE_SIZE, { now: ctx.opts.now });
   return profileStatements(ctx.storePath, rec.specs);
 }
 
@@ -68,7 +69,7 @@ export const p1: Figure = {
       const uncached = await timePair({
         runs: ctx.opts.runs,
         pg: () => quayPage(ctx.pg, f.pg, null),
-        quaylogs: () => listUsageLogs(ctx.store, f.ql, null, PAGE_SIZE, { now: ctx.opts.now }),
+        quaylogs: () => listLogPage(ctx.store, f.ql, null, PAGE_SIZE, { now: ctx.opts.now }),
         check: (a, b) => comparePages(a.rows.map((x) => pgEntry(x, kinds)), b.rows.map(qlEntry), 'page 1 (uncached)'),
       });
       // The figure is the uncached page (the first request after the loader stored an entry of
@@ -77,7 +78,7 @@ export const p1: Figure = {
         ...uncached, // pg, quaylogs and their runs
         check: uncached.check.equal ? r.check : uncached.check,
         notes: [
-          `namespace ${ctx.data.subjects.top.namespace}, 30-day window; function level (no HTTP, no avatars); listUsageLogs, nothing cached`,
+          `namespace ${ctx.data.subjects.top.namespace}, 30-day window; function level (no HTTP, no avatars); listLogPage, nothing cached`,
           `served from the API's first-page cache (one Redis HGET of the namespace's log generation): ${r.quaylogs.toFixed(2)} ms (${(r.pg / r.quaylogs).toFixed(2)}× PostgreSQL's ${r.pg.toFixed(2)} ms in that pairing)`,
         ],
         profile: { pg: await pgPlan(ctx, f.pg, null), quaylogs: await qlProfile(ctx, f.ql, null) },
@@ -95,7 +96,7 @@ const READ_AHEAD_WALKS = 3;
 /**
  * Pages DEEP_PAGE… walked through the API's page cache (read-ahead), READ_AHEAD_PAGES × 3 pages
  * each time from an empty cache: what a deep walk costs per page when one statement serves
- * READ_AHEAD_PAGES pages. Every page is checked equal to listUsageLogs' own.
+ * READ_AHEAD_PAGES pages. Every page is checked equal to listLogPage's own.
  */
 async function readAheadWalk(ctx: BenchContext, f: LogFilter, from: LogCursor): Promise<{ perPage: number; queries: number; miss: number; hit: number }> {
   const redis = redisForWorkers(ctx.opts.redisUrl);
@@ -110,9 +111,9 @@ async function readAheadWalk(ctx: BenchContext, f: LogFilter, from: LogCursor): 
       let total = 0;
       for (let p = 0; p < READ_AHEAD_PAGES * READ_AHEAD_WALKS; p++) {
         const t = await timed(() => cache.page(ctx.store, f, cursor, PAGE_SIZE, { now: ctx.opts.now }));
-        const direct = await listUsageLogs(ctx.store, f, cursor, PAGE_SIZE, { now: ctx.opts.now });
+        const direct = await listLogPage(ctx.store, f, cursor, PAGE_SIZE, { now: ctx.opts.now });
         if (JSON.stringify(t.value.rows) !== JSON.stringify(direct.rows) || t.value.hasMore !== direct.hasMore) {
-          throw new Error(`read-ahead page ${DEEP_PAGE + p} differs from listUsageLogs' own`);
+          throw new Error(`read-ahead page ${DEEP_PAGE + p} differs from listLogPage's own`);
         }
         (t.value.cached ? hits : misses).push(t.ms);
         total += t.ms;
@@ -156,7 +157,7 @@ export const p2: Figure = {
     let cursor: LogCursor | null = null;
     const qlWalk = await timed(async () => {
       for (let page = 1; page < DEEP_PAGE; page++) {
-        const res = await listUsageLogs(ctx.store, f.ql, cursor, PAGE_SIZE, { now: ctx.opts.now });
+        const res = await listLogPage(ctx.store, f.ql, cursor, PAGE_SIZE, { now: ctx.opts.now });
         const last = res.rows[res.rows.length - 1];
         if (!res.hasMore || !last) throw new Error(`quaylogs walk ended at page ${page}`);
         cursor = { datetime: last.datetime, eventKey: last.event_key };
@@ -167,7 +168,7 @@ export const p2: Figure = {
     const r = await timePair({
       runs: ctx.opts.runs,
       pg: () => quayPage(ctx.pg, f.pg, pgToken),
-      quaylogs: () => listUsageLogs(ctx.store, f.ql, qlCursor, PAGE_SIZE, { now: ctx.opts.now }),
+      quaylogs: () => listLogPage(ctx.store, f.ql, qlCursor, PAGE_SIZE, { now: ctx.opts.now }),
       check: (a, b) => comparePages(a.rows.map((x) => pgEntry(x, kinds)), b.rows.map(qlEntry), `page ${DEEP_PAGE}`),
     });
     const readAhead = await readAheadWalk(ctx, f.ql, qlCursor!);

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import {
   aggregateUsageLogs,
   type GroupBy,
-  listUsageLogs,
+  listLogPage,
   type LogFilter,
   repositoryExists,
 } from '@quaylogs/clickhouse';
@@ -273,7 +273,7 @@ async function listLogs(ctx: AppContext, q: LogsQuery, target: Target) {
   const cursor = token ? { datetime: token.datetime, eventKey: token.eventKey } : null;
   const page = ctx.logPageCache
     ? await ctx.logPageCache.page(ctx.store, filter, cursor, PAGE_SIZE, { now: ctx.now() })
-    : await listUsageLogs(ctx.store, filter, cursor, PAGE_SIZE, { now: ctx.now() });
+    : await listLogPage(ctx.store, filter, cursor, PAGE_SIZE, { now: ctx.now() });
   const names = new Set<string>();
   for (const row of page.rows) {
     names.add(row.performer);
