@@ -74,6 +74,17 @@ describe('judge', () => {
     expect(judge(fig, measured(4.5), 1, new Map([['P1', 1.2]])).status).toBe('missed');
   });
 
+  it('a missed figure says how far above its floor measured in the same run it lies', () => {
+    const fig = figure({ kind: 'max', value: 5, text: '≤ 5 ms' }, 'ms', 'lower');
+    const floor = (at: number) => ({ ...measured(at), floor: { value: 6, at, text: 'smallest read' } });
+    const near = judge(fig, floor(7), 1);
+    expect(near.status).toBe('missed');
+    expect(near.miss).toMatch(/floor 6\.00 ms \(smallest read, same run\): 7\.00 ms .* 17 % over it \(within 20 %\)/);
+    expect(judge(fig, floor(7.5), 1).miss).toMatch(/25 % over it \(NOT within 20 %\)/);
+    // A met target needs no floor.
+    expect(judge(fig, { ...measured(4), floor: { value: 3, at: 4, text: 'x' } }, 1).miss).toBeUndefined();
+  });
+
   it('collects only figures that produced a value', () => {
     const m = measuredSoFar([
       { id: 'I0', title: '', unit: 'rows/s', status: 'measured', pg: null, quaylogs: 90_000, ratio: null, target: null, met: null, seconds: 1 },

@@ -45,6 +45,7 @@ export function judge(fig: Figure, m: Measurement, seconds: number, earlier: Rea
     ...(m.quaylogsRuns ? { quaylogsRuns: m.quaylogsRuns } : {}),
     ...(m.notes ? { notes: m.notes } : {}),
     ...(m.profile ? { profile: m.profile } : {}),
+    ...(m.floor ? { floor: m.floor } : {}),
     seconds,
   };
   if (!m.check.equal) return { ...base, status: 'failed', reason: `answers differ: ${m.check.detail}` };
@@ -59,7 +60,10 @@ export function judge(fig: Figure, m: Measurement, seconds: number, earlier: Rea
     if (verdict.unjudged) unjudged.push(verdict.unjudged);
     if (verdict.miss) misses.push(verdict.miss);
   }
-  if (misses.length) return { ...base, status: 'missed', met: false, miss: misses.join('; ') };
+  if (misses.length) {
+    if (m.floor) misses.push(floorVerdict(fig, m.floor));
+    return { ...base, status: 'missed', met: false, miss: misses.join('; ') };
+  }
   if (unjudged.length) return { ...base, notes: [...(m.notes ?? []), ...unjudged] };
   return { ...base, status: 'met', met: true };
 }
@@ -104,6 +108,19 @@ function judgePart(
   if (atMost ? v <= limit : v >= limit) return {};
   const by = Math.abs(v - limit);
   return { miss: `${fmtValue(v, fig.unit)} against ${t.text} (${fmtValue(limit, fig.unit)}): off by ${fmtValue(by, fig.unit)} (${((by / limit) * 100).toFixed(0)} %)` };
+}
+
+/** How far above its floor a figure may lie and still count as at the floor (the issue's 20 %). */
+export const FLOOR_MARGIN = 0.2;
+
+/** A missed figure against its floor: how far above it, in the runs interleaved with it. */
+export function floorVerdict(fig: Pick<Figure, 'unit'>, floor: NonNullable<Measurement['floor']>): string {
+  const over = floor.at / floor.value - 1;
+  const within = over <= FLOOR_MARGIN;
+  return (
+    `floor ${fmtValue(floor.value, fig.unit)} (${floor.text}, same run): ${fmtValue(floor.at, fig.unit)} in the runs interleaved with it, ` +
+    `${Math.round(over * 100)} % over it (${within ? 'within' : 'NOT within'} ${Math.round(FLOOR_MARGIN * 100)} %)`
+  );
 }
 
 export function notMeasured(fig: Figure, reason: string): FigureResult {

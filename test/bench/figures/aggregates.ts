@@ -6,6 +6,7 @@
 import { aggregateUsageLogs, type LogFilter } from '@quaylogs/clickhouse';
 import { compareAggregates } from '../compare.ts';
 import { type BenchData, naiveUtc, type Window } from '../dataset.ts';
+import { statementFloor } from '../floors.ts';
 import { explainAnalyze } from '../pg/database.ts';
 import { aggregateSql, getRepository, getUser, getUserOrOrg, quayAggregate, type QuayLogFilter, type ResolvedFilter } from '../pg/quayQueries.ts';
 import { profileStatements, recordingStore } from '../quaylogsStore.ts';
@@ -67,10 +68,13 @@ function aggregateFigure(id: FigureId, title: string, target: Target, pick: (d: 
       const rec = recordingStore(ctx.store);
       await aggregateUsageLogs(rec.store, qlFilter);
       const qlProfile = await profileStatements(ctx.storePath, rec.specs);
+      // The rollup body's statement reduced to one count of one row: the floor of any aggregate.
+      const { floor, note } = await statementFloor(ctx.store, ctx.opts.runs, () => aggregateUsageLogs(ctx.store, qlFilter), rec.specs, 'count');
 
       return {
         ...r, // pg, quaylogs, their runs and the answer check
-        notes: [q.describe, ...extraNotes],
+        notes: [q.describe, ...extraNotes, note],
+        floor,
         profile: { pg: pgPlan, quaylogs: qlProfile },
       };
     },

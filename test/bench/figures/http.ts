@@ -5,11 +5,14 @@
  * PostgreSQL: the database work of the same Quay request (lookup_logs). Quay's own
  * Python/HTTP layer is not running here, so that column is a lower bound for Quay.
  */
+import { listLogPage } from '@quaylogs/clickhouse';
 import { formatMdy } from '@quaylogs/core';
 import { startApi } from '../apiServer.ts';
 import { comparePages, httpEntry, pgEntry, toSeconds } from '../compare.ts';
 import { DAY_MS, naiveUtc } from '../dataset.ts';
+import { FLOOR_RUNS, SELECT_ONE, smallestRead, timeInterleaved } from '../floors.ts';
 import { quayPage } from '../pg/quayQueries.ts';
+import { recordingStore } from '../quaylogsStore.ts';
 import { timePair } from '../timing.ts';
 import type { Figure, Measurement } from '../types.ts';
 
@@ -37,25 +40,44 @@ export const p3: Figure = {
       `/api/v1/organization/${encodeURIComponent(ns)}/logs` +
       `?starttime=${encodeURIComponent(formatMdy(w.start))}&endtime=${encodeURIComponent(formatMdy(new Date(w.end.getTime() - DAY_MS)))}`;
     const api = await startApi(ctx.store, ctx.opts.now);
+    const get = async () => {
+      const res = await api.get(path);
+      if (res.status !== 200) throw new Error(`GET ${path}: HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
+      return res.body as QuayLogsBody;
+    };
     try {
       const kinds = ctx.data.ids.kindName;
       const r = await timePair({
         runs: ctx.opts.runs,
         pg: () => quayPage(ctx.pg, { start: naiveUtc(w.start), end: naiveUtc(w.end), namespace: ns }, null),
-        quaylogs: async () => {
-          const res = await api.get(path);
-          if (res.status !== 200) throw new Error(`GET ${path}: HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
-          return res.body as QuayLogsBody;
-        },
+        quaylogs: get,
         check: (a, b) =>
           comparePages(a.rows.map((x) => toSeconds(pgEntry(x, kinds))), b.logs.map(httpEntry), 'page 1 over HTTP (datetimes to the second)'),
+      });
+      // The floor of an uncached page over HTTP, in the same run: the smallest request this API
+      // answers on the same connection (GET /healthz: no auth, no store) plus the page statement
+      // reduced to its smallest read, timed interleaved with the page request itself.
+      const filter = { start: w.start, end: w.end, namespace: ns };
+      const rec = recordingStore(ctx.store);
+      await listLogPage(rec.store, filter, null, 20, { now: ctx.opts.now });
+      const small = smallestRead(rec.specs.at(-1)!, 'event_key');
+      const runs = Math.max(ctx.opts.runs, FLOOR_RUNS);
+      const t = await timeInterleaved(runs, {
+        path: get,
+        page: () => listLogPage(ctx.store, filter, null, 20, { now: ctx.opts.now }),
+        healthz: () => api.get('/healthz'),
+        smallest: () => ctx.store.query(small),
+        selectOne: () => ctx.store.query(SELECT_ONE),
       });
       return {
         ...r, // pg, quaylogs, their runs and the answer check
         notes: [
-          `GET ${path} on loopback, bearer token, keep-alive`,
+          `GET ${path} on loopback, bearer token, keep-alive; the page is read uncached (the bench's API has no page cache), auth and accounts from their in-process caches`,
           "PostgreSQL column: Quay's database work for this request only (Quay's Python/HTTP layer is not running in the bench): a lower bound for Quay",
+          `floor, interleaved in the same run (${runs} runs each): the page request ${t.path.toFixed(2)} ms; the same page at function level (listLogPage, P1's path) ${t.page.toFixed(2)} ms; GET /healthz ${t.healthz.toFixed(2)} ms; ` +
+            `the page statement reduced to its smallest read (event_key, 1 row) ${t.smallest.toFixed(2)} ms; SELECT 1 through the store ${t.selectOne.toFixed(2)} ms`,
         ],
+        floor: { value: t.healthz + t.smallest, at: t.path, text: 'GET /healthz + the page statement reduced to event_key, 1 row' },
       };
     } finally {
       await api.close();

@@ -10,6 +10,7 @@ import { LOG_GENERATIONS_KEY, quitRedis, redisForWorkers } from '@quaylogs/queue
 import { LogPageCache } from '../../../services/api/src/logPageCache.ts';
 import { comparePages, pgEntry, qlEntry } from '../compare.ts';
 import { naiveUtc } from '../dataset.ts';
+import { statementFloor } from '../floors.ts';
 import { explainAnalyze } from '../pg/database.ts';
 import { getUserOrOrg, pageSql, quayPage, type QuayLogFilter, type QuayPageToken } from '../pg/quayQueries.ts';
 import { profileStatements, recordingStore } from '../quaylogsStore.ts';
@@ -34,10 +35,16 @@ async function pgPlan(ctx: BenchContext, f: QuayLogFilter, token: QuayPageToken 
   return explainAnalyze(ctx.pg, q.sql, q.params);
 }
 
-async function qlProfile(ctx: BenchContext, f: LogFilter, cursor: LogCursor | null): Promise<string[]> {
+/**
+ * The page read's profile (the statements it issued, replayed), and its floor in the same run:
+ * the page timed interleaved with its last statement reduced to one column and one row.
+ */
+async function qlProfileAndFloor(ctx: BenchContext, f: LogFilter, cursor: LogCursor | null) {
+  const read = () => listLogPage(ctx.store, f, cursor, PAGE_SIZE, { now: ctx.opts.now });
   const rec = recordingStore(ctx.store);
   await listLogPage(rec.store, f, cursor, PAGE_SIZE, { now: ctx.opts.now });
-  return profileStatements(ctx.storePath, rec.specs);
+  const { floor, note } = await statementFloor(ctx.store, ctx.opts.runs, read, rec.specs, 'event_key');
+  return { profile: await profileStatements(ctx.storePath, rec.specs), floor, note };
 }
 
 export const p1: Figure = {
@@ -74,14 +81,17 @@ export const p1: Figure = {
       });
       // The figure is the uncached page (the first request after the loader stored an entry of
       // this namespace); what /logs serves from its first-page cache is in the notes.
+      const ql = await qlProfileAndFloor(ctx, f.ql, null);
       return {
         ...uncached, // pg, quaylogs and their runs
         check: uncached.check.equal ? r.check : uncached.check,
         notes: [
           `namespace ${ctx.data.subjects.top.namespace}, 30-day window; function level (no HTTP, no avatars); listLogPage, nothing cached`,
           `served from the API's first-page cache (one Redis HGET of the namespace's log generation): ${r.quaylogs.toFixed(2)} ms (${(r.pg / r.quaylogs).toFixed(2)}× PostgreSQL's ${r.pg.toFixed(2)} ms in that pairing)`,
+          ql.note,
         ],
-        profile: { pg: await pgPlan(ctx, f.pg, null), quaylogs: await qlProfile(ctx, f.ql, null) },
+        floor: ql.floor,
+        profile: { pg: await pgPlan(ctx, f.pg, null), quaylogs: ql.profile },
       };
     } finally {
       await redis.del(LOG_GENERATIONS_KEY);
@@ -172,14 +182,17 @@ export const p2: Figure = {
       check: (a, b) => comparePages(a.rows.map((x) => pgEntry(x, kinds)), b.rows.map(qlEntry), `page ${DEEP_PAGE}`),
     });
     const readAhead = await readAheadWalk(ctx, f.ql, qlCursor!);
+    const ql = await qlProfileAndFloor(ctx, f.ql, qlCursor);
     return {
       ...r, // pg, quaylogs, their runs and the answer check
       notes: [
         `only the page-${DEEP_PAGE} request is timed, given its cursor; walking pages 1–${DEEP_PAGE - 1} took ${(pgWalk.ms / 1000).toFixed(2)} s on PostgreSQL, ${(qlWalk.ms / 1000).toFixed(2)} s on quaylogs`,
         `PostgreSQL cursor: datetime <= ${pgToken?.start_index} OFFSET ${pgToken?.offset_val ?? 0} (Quay's intended offset; see pg/quayQueries.ts)`,
         `what /logs serves with its page cache (read-ahead of ${READ_AHEAD_PAGES} pages per statement): pages ${DEEP_PAGE}–${DEEP_PAGE + READ_AHEAD_PAGES * READ_AHEAD_WALKS - 1} walked ${READ_AHEAD_WALKS} times from a cold cache, median ${readAhead.perPage.toFixed(2)} ms per page (${readAhead.queries} statement(s) per walk; one page ${readAhead.miss.toFixed(2)} ms when read ahead, ${readAhead.hit.toFixed(2)} ms when served from the cache)`,
+        ql.note,
       ],
-      profile: { pg: await pgPlan(ctx, f.pg, pgToken), quaylogs: await qlProfile(ctx, f.ql, qlCursor) },
+      floor: ql.floor,
+      profile: { pg: await pgPlan(ctx, f.pg, pgToken), quaylogs: ql.profile },
     };
   },
 };
