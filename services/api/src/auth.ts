@@ -1,18 +1,11 @@
 /**
  * Bearer-token authentication against quaylogs' own app tokens. Tokens are looked
- * up by their SHA-256; a short cache keeps the store off the hot path, and every
- * change made through this process clears it at once (other replicas see a
- * revocation within CACHE_MS).
+ * up by their SHA-256 (token, user and grants in one statement); a short cache keeps
+ * the store off the hot path, and every change made through this process clears it at
+ * once (other replicas see a revocation within CACHE_MS).
  */
 import type { FastifyRequest } from 'fastify';
-import {
-  type AppTokenRecord,
-  type ClickHouseStore,
-  findAppTokenByHash,
-  getGrants,
-  getUser,
-  touchAppToken,
-} from '@quaylogs/clickhouse';
+import { type ClickHouseStore, findTokenPrincipal, type TokenPrincipalRecord, touchAppToken } from '@quaylogs/clickhouse';
 import { parseChDateTime } from '@quaylogs/core';
 import type { Principal } from './principal.ts';
 import { hashToken } from './tokenCodes.ts';
@@ -22,7 +15,7 @@ const CACHE_MS = 5_000;
 const TOUCH_MS = 60_000;
 
 export class Authenticator {
-  private cache = new Map<string, { at: number; principal: Principal | null; token: AppTokenRecord | null }>();
+  private cache = new Map<string, { at: number; principal: Principal | null; token: TokenPrincipalRecord | null }>();
   private touched = new Map<string, number>();
 
   constructor(private readonly store: ClickHouseStore) {}
@@ -51,26 +44,24 @@ export class Authenticator {
     return hit.principal;
   }
 
-  private async load(hash: string): Promise<{ principal: Principal | null; token: AppTokenRecord | null }> {
-    const token = await findAppTokenByHash(this.store, hash);
+  private async load(hash: string): Promise<{ principal: Principal | null; token: TokenPrincipalRecord | null }> {
+    const token = await findTokenPrincipal(this.store, hash);
     if (!token) return { principal: null, token: null };
-    const [user, grants] = await Promise.all([getUser(this.store, token.username), getGrants(this.store, token.username)]);
-    if (!user) return { principal: null, token: null };
     return {
       token,
       principal: {
-        username: user.username,
-        email: user.email,
-        superuser: user.superuser,
-        organizations: new Set(grants.organizations),
-        repositories: new Set(grants.repositories),
+        username: token.user.username,
+        email: token.user.email,
+        superuser: token.user.superuser,
+        organizations: new Set(token.grants.organizations),
+        repositories: new Set(token.grants.repositories),
         tokenUuid: token.uuid,
       },
     };
   }
 
   /** Records last_accessed, at most once a minute per token, off the request path. */
-  private touch(token: AppTokenRecord, now: number): void {
+  private touch(token: TokenPrincipalRecord, now: number): void {
     const last = this.touched.get(token.uuid) ?? 0;
     if (now - last < TOUCH_MS) return;
     this.touched.set(token.uuid, now);

@@ -108,6 +108,52 @@ export async function findAppTokenByHash(store: ClickHouseStore, tokenHash: stri
   return rows[0] ?? null;
 }
 
+/** Who a token authenticates: the token's identity and expiry, its user and that user's grants. */
+export interface TokenPrincipalRecord {
+  uuid: string;
+  expiration: string | null;
+  user: UserRecord;
+  grants: GrantsRecord;
+}
+
+/**
+ * The live token with this hash, its (live) user and the user's grants, in ONE statement:
+ * authentication on a cache miss costs one statement of the embedded engine, not three (the
+ * token, then the user and the grants), and reads no access times (app_token_access).
+ * Null when the hash names no live token or the token's user is gone.
+ */
+export async function findTokenPrincipal(store: ClickHouseStore, tokenHash: string): Promise<TokenPrincipalRecord | null> {
+  const rows = await store.query<{
+    uuid: string;
+    expiration: string | null;
+    username: string;
+    email: string;
+    superuser: number;
+    created: string;
+    organizations: string[];
+    repositories: string[];
+  }>({
+    name: 'identity.findTokenPrincipal',
+    sql: `SELECT t.uuid AS uuid, if(isNull(t.expiration), NULL, toString(t.expiration)) AS expiration,
+            u.username AS username, u.email AS email, u.superuser AS superuser, toString(u.created) AS created,
+            g.organizations AS organizations, g.repositories AS repositories
+          FROM (SELECT uuid, username, expiration FROM app_tokens FINAL WHERE token_hash = {tokenHash:String}) AS t
+          INNER JOIN (SELECT username, email, superuser, created FROM users FINAL) AS u ON u.username = t.username
+          LEFT JOIN (SELECT username, organizations, repositories FROM grants FINAL) AS g ON g.username = t.username`,
+    params: { tokenHash },
+    // A user without grants joins empty arrays (the column defaults), not NULLs.
+    settings: { join_use_nulls: 0 },
+  });
+  const r = rows[0];
+  if (!r) return null;
+  return {
+    uuid: r.uuid,
+    expiration: r.expiration,
+    user: { username: r.username, email: r.email, superuser: Number(r.superuser) === 1, created: r.created },
+    grants: { organizations: r.organizations, repositories: r.repositories },
+  };
+}
+
 export async function getAppToken(store: ClickHouseStore, uuid: string): Promise<AppTokenRecord | null> {
   const rows = await store.query<AppTokenRecord>({
     name: 'identity.getToken',
