@@ -94,16 +94,7 @@ const PROBE_SPANS_MS = [3_600_000, 86_400_000, 7 * 86_400_000];
  * Every column costs the page statement a granule to read and decompress (~0.3 ms each on
  * the bench machine), so /logs reads these 8, not all 16.
  */
-export const LOG_PAGE_COLUMNS = [
-  'source',
-  'namespace',
-  'kind',
-  'performer',
-  'ip',
-  'datetime',
-  'metadata',
-  'event_key',
-] as const satisfies readonly (keyof UsageLogRow)[];
+export const LOG_PAGE_COLUMNS = ['source', 'namespace', 'kind', 'performer', 'ip', 'datetime', 'metadata', 'event_key'] as const satisfies readonly (keyof UsageLogRow)[];
 
 /** An entry as a logs page holds it (LOG_PAGE_COLUMNS). */
 export type LogPageRow = Pick<UsageLogRow, (typeof LOG_PAGE_COLUMNS)[number]>;
@@ -122,36 +113,26 @@ export type LogPageRow = Pick<UsageLogRow, (typeof LOG_PAGE_COLUMNS)[number]>;
  * before that holds nothing yet, so a first probe counted from the window's end would
  * be wasted and the second would read the whole day so far.
  */
-export function listUsageLogs(
-  store: ClickHouseStore,
-  filter: LogFilter,
-  cursor: LogCursor | null,
-  limit: number,
-  opts: { now?: Date } = {},
-): Promise<{ rows: UsageLogRow[]; hasMore: boolean }> {
-  return listEntries<UsageLogRow>(store, { name: 'usageLogs.listRows', columns: USAGE_LOG_COLUMNS }, filter, cursor, limit, opts);
+export function listUsageLogs(...args: ListArgs): Promise<{ rows: UsageLogRow[]; hasMore: boolean }> {
+  return listEntries<UsageLogRow>({ name: 'usageLogs.listRows', columns: USAGE_LOG_COLUMNS }, ...args);
 }
 
 /** The same page as listUsageLogs, only LOG_PAGE_COLUMNS: what Quay's /logs reads. */
-export function listLogPage(
-  store: ClickHouseStore,
-  filter: LogFilter,
-  cursor: LogCursor | null,
-  limit: number,
-  opts: { now?: Date } = {},
-): Promise<{ rows: LogPageRow[]; hasMore: boolean }> {
-  return listEntries<LogPageRow>(store, { name: 'usageLogs.listPage', columns: LOG_PAGE_COLUMNS }, filter, cursor, limit, opts);
+export function listLogPage(...args: ListArgs): Promise<{ rows: LogPageRow[]; hasMore: boolean }> {
+  return listEntries<LogPageRow>({ name: 'usageLogs.listPage', columns: LOG_PAGE_COLUMNS }, ...args);
 }
+
+type ListArgs = [store: ClickHouseStore, filter: LogFilter, cursor: LogCursor | null, limit: number, opts?: { now?: Date }];
 
 type Select = { name: string; columns: readonly string[] };
 
 async function listEntries<T>(
-  store: ClickHouseStore,
   select: Select,
+  store: ClickHouseStore,
   filter: LogFilter,
   cursor: LogCursor | null,
   limit: number,
-  opts: { now?: Date },
+  opts: { now?: Date } = {},
 ): Promise<{ rows: T[]; hasMore: boolean }> {
   const start = filter.start.getTime();
   // Entries at the cursor's own millisecond may still follow it (ties broken by event_key).
