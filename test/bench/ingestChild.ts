@@ -15,11 +15,13 @@
  *   importStart {pgUrl, source} / importStop → the same import in the background, stopped on demand
  *   export {start, end}      → one export (Quay's JSON document) of that window: {rows, bytes, seconds}
  *   ceiling {rows, seed, now} → I0, the engine's own insert rates (see engineCeiling.ts)
+ *   receiver                 → {pid, nice, apiNice}: the receiver process and both processes' nice values
  *   stop                     → shuts down in order and exits
  */
 import { appendFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { Socket } from 'node:net';
+import { getPriority } from 'node:os';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { migrate, openEmbeddedStore } from '@quaylogs/clickhouse';
@@ -75,7 +77,13 @@ if (foreign.length) {
 }
 await worker.del(...INGEST_KEYS);
 const secret = 'bench-ingest-secret-0123456789';
-const config = loadConfig({ QUAYLOGS_SECRET: secret, QUAYLOGS_LOG_LEVEL: 'silent' });
+// The receiver's and the API's CPU priority as `up` sets them (their defaults), or as the
+// environment asks (QUAYLOGS_API_NICE=0 measures without).
+const config = loadConfig({
+  QUAYLOGS_SECRET: secret,
+  QUAYLOGS_LOG_LEVEL: 'silent',
+  ...Object.fromEntries(['QUAYLOGS_API_NICE', 'QUAYLOGS_RECEIVER_NICE'].flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : []))),
+});
 const tokens = new Map([[args.hecToken, args.source]]);
 const { app, ctx } = await buildApp({
   store,
@@ -111,7 +119,10 @@ const receiver = await startIsolatedReceiver({
   maxBodyBytes: config.QUAYLOGS_HEC_MAX_BODY_BYTES,
   api: app.server,
   logLevel: ingestLog ? 'info' : 'warn',
-  log: { info: () => undefined, error: (obj, msg) => process.stderr.write(`${msg} ${JSON.stringify(obj)}\n`) },
+  nice: { receiver: config.QUAYLOGS_RECEIVER_NICE, api: config.QUAYLOGS_API_NICE },
+  // BENCH_PROFILE_DIR: the receiver process's CPU profile too.
+  ...(process.env.BENCH_PROFILE_DIR ? { execArgv: ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] } : {}),
+  log: { info: () => undefined, warn: (obj, msg) => process.stderr.write(`${msg} ${JSON.stringify(obj)}\n`), error: (obj, msg) => process.stderr.write(`${msg} ${JSON.stringify(obj)}\n`) },
 });
 send({ ready: true, url: `http://127.0.0.1:${receiver.port}`, apiUrl: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` });
 
@@ -192,6 +203,10 @@ async function handle(line: string): Promise<void> {
         break;
       case 'ceiling':
         send({ id: msg.id, ...(await measureInsertCeiling(store, { rows: msg.rows!, seed: msg.seed!, now: new Date(msg.now!) })) });
+        break;
+      case 'receiver':
+        // The receiver process and both processes' priorities, for the figures' notes.
+        send({ id: msg.id, pid: receiver.pid(), nice: receiver.pid() ? getPriority(receiver.pid()) : null, apiNice: getPriority() });
         break;
       case 'inflight':
         send({ id: msg.id, statements: store.inFlight?.() ?? [] });

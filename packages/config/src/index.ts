@@ -106,6 +106,24 @@ export const configSchema = z.object({
     .describe("Splunk search tokens for Quay's `splunk` logs model, `source=token,…`: each token reads only the entries of its source. Unset: no search API."),
   QUAYLOGS_HEC_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(8 * 1024 * 1024).describe('Largest HEC request body accepted (after gzip decoding), in bytes.'),
   QUAYLOGS_CONFIG: z.string().optional().describe('YAML file listing polled Quay sources and per-source retention_days (see README).'),
+  QUAYLOGS_API_NICE: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(19)
+    .default(10)
+    .describe(
+      'Nice value of every thread of the process behind the isolated HEC receiver (API, loader, exporter, embedded engine), so the receiver wins the CPU and Quay\'s posts do not wait on queries, merges or imports. 0 leaves it alone; a process started nicer keeps its value.',
+    ),
+  QUAYLOGS_RECEIVER_NICE: z.coerce
+    .number()
+    .int()
+    .min(-20)
+    .max(19)
+    .default(0)
+    .describe(
+      'Nice value of the isolated HEC receiver process. Lower than the value quaylogs was started with (or than QUAYLOGS_API_NICE, for a receiver restarted after a crash) needs root or CAP_SYS_NICE; without, the receiver keeps the value it has and the log says so.',
+    ),
   QUAYLOGS_LOADER_BATCH_ROWS: z.coerce.number().int().min(1).default(50_000).describe('The loader inserts at most this many rows per batch.'),
   QUAYLOGS_LOADER_BATCH_MS: z.coerce.number().int().min(1).default(250).describe('The loader flushes a partial batch after this many milliseconds.'),
 

@@ -18,7 +18,7 @@ import { testRedisUrl } from '@quaylogs/testing';
 
 const REDIS_URL = testRedisUrl();
 const TOKEN = '0c9a4f5e-5a8e-4c61-8f0e-6f3a2b1c9d77';
-const silent = { info: () => undefined, error: () => undefined };
+const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 function quayEvent(i: number): string {
   return JSON.stringify({

@@ -310,6 +310,8 @@ export async function startRoles(opts: {
           maxBodyBytes: cfg.QUAYLOGS_HEC_MAX_BODY_BYTES,
           api: app.server,
           logLevel: cfg.QUAYLOGS_LOG_LEVEL,
+          // The receiver wins the CPU over this process's queries, inserts, merges and imports.
+          nice: { receiver: cfg.QUAYLOGS_RECEIVER_NICE, api: cfg.QUAYLOGS_API_NICE },
           log,
           onReject: (source, code) => metrics.hecRejected.inc({ source, code: String(code) }),
         });

@@ -182,6 +182,12 @@ export async function openLoopPosts(
   return { latencies, elapsed };
 }
 
+/** The note saying at which CPU priorities the receiver and the server process ran (as `up` sets them, or as the environment asked). */
+export async function priorityNote(server: IngestServer): Promise<string> {
+  const r = await server.call<{ nice: number | null; apiNice: number }>('receiver');
+  return `CPU priority: receiver process nice ${r.nice ?? '?'}, server process (API, loader, engine) nice ${r.apiNice} (QUAYLOGS_RECEIVER_NICE, QUAYLOGS_API_NICE)`;
+}
+
 export const i1: Figure = {
   id: 'I1',
   title: 'ingest end to end, batched HEC posts',
@@ -272,6 +278,7 @@ export const i2: Figure = {
       const same = sameKinds(kinds, stored.kinds);
       const p50 = percentile(latencies, 50);
       const p99 = percentile(latencies, 99);
+      const priority = await priorityNote(server);
       return {
         pg: null,
         quaylogs: p99,
@@ -282,6 +289,7 @@ export const i2: Figure = {
         notes: [
           `${total.toLocaleString('en-US')} posts over ${elapsed.toFixed(1)} s (target ${I2_RATE}/s, achieved ${Math.round(total / elapsed).toLocaleString('en-US')}/s), loader running`,
           `latency p50 ${p50.toFixed(2)} ms, p90 ${percentile(latencies, 90).toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, p99.9 ${percentile(latencies, 99.9).toFixed(2)} ms, max ${Math.max(...latencies).toFixed(2)} ms`,
+          priority,
         ],
       };
     } finally {

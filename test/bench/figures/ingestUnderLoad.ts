@@ -14,7 +14,7 @@ import { startIngestServer } from '../ingestServer.ts';
 import { withDatabase } from '../pg/database.ts';
 import { percentile } from '../timing.ts';
 import type { BenchContext, Figure, Measurement } from '../types.ts';
-import { eventsFor, I2_RATE, ingestUnavailable, openLoopPosts, poster, sameKinds, waitForCount } from './ingest.ts';
+import { eventsFor, I2_RATE, ingestUnavailable, openLoopPosts, poster, priorityNote, sameKinds, waitForCount } from './ingest.ts';
 
 const SOURCE = 'hec-i4';
 const IMPORT_SOURCE = 'i4-import';
@@ -115,6 +115,7 @@ export const i4: Figure = {
         const importedStored = imported.rows > 0 ? await waitForCount(server, imported.rows, 120_000, IMPORT_SOURCE) : 0;
         const exact = stored === warm.bodies.length + total && importedStored === imported.rows;
 
+        const priority = await priorityNote(server);
         const p = (q: number) => percentile(latencies, q);
         const max = Math.max(...latencies);
         const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -136,6 +137,7 @@ export const i4: Figure = {
             `meanwhile in the server process: ${aggMs.length} superuser aggregates over 90 days (median ${percentile(aggMs, 50).toFixed(0)} ms); ` +
               `an export of ${fmt(exp.rows)} rows (${(exp.bytes / 1e6).toFixed(0)} MB, ${exp.seconds.toFixed(1)} s); ` +
               `import quay-db handed ${fmt(imported.rows)} rows in ${imported.seconds.toFixed(1)} s${imported.completed ? ' (complete)' : ' (stopped with the posts)'}`,
+            priority,
           ],
         };
       } finally {

@@ -12,16 +12,26 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { getPriority } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ReceiverStart } from './receiverProcess.ts';
+import { setProcessNice } from './cpuPriority.ts';
 
-export interface IsolatedReceiverOptions extends Omit<ReceiverStart, 'apiUrl' | 'tokens' | 'appendTimeoutMs' | 'logLevel'> {
+export interface IsolatedReceiverOptions extends Omit<ReceiverStart, 'apiUrl' | 'tokens' | 'appendTimeoutMs' | 'logLevel' | 'nice'> {
   tokens: Map<string, string>;
   /** The API's HTTP server, already listening on a loopback port. */
   api: Server;
   logLevel?: string;
   appendTimeoutMs?: number;
-  log: { info(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  /**
+   * CPU priority (QUAYLOGS_RECEIVER_NICE, QUAYLOGS_API_NICE): the receiver process sets
+   * itself to `receiver` (when permitted), then this process sets every thread of its own
+   * to `api` (unless already nicer). Unset: both keep the priority they started with.
+   */
+  nice?: { receiver: number; api: number };
+  /** Extra Node.js flags for the receiver process (diagnostics: the bench's CPU profiles). */
+  execArgv?: string[];
+  log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
   /** Called in this process for every request the receiver refused (metrics). */
   onReject?: (source: string, code: number) => void;
 }
@@ -50,6 +60,7 @@ export async function startIsolatedReceiver(opts: IsolatedReceiverOptions): Prom
     logLevel: opts.logLevel ?? 'info',
     // Quay waits 10 s by default (its `timeout`); "server busy" comes well before that.
     appendTimeoutMs: opts.appendTimeoutMs ?? 5_000,
+    ...(opts.nice ? { nice: opts.nice.receiver } : {}),
   };
   let stopping = false;
   let publicPort = opts.port;
@@ -58,11 +69,17 @@ export async function startIsolatedReceiver(opts: IsolatedReceiverOptions): Prom
 
   const launch = (port: number): Promise<number> =>
     new Promise<number>((resolve, reject) => {
-      child = spawn(process.execPath, ['--import', TSX, CHILD], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      child = spawn(process.execPath, [...(opts.execArgv ?? []), '--import', TSX, CHILD], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       const proc = child;
       closed = new Promise<void>((r) => proc.once('exit', () => r()));
-      proc.on('message', (msg: { t: string; port?: number; message?: string; head?: string; source?: string; code?: number }, handle?: Socket) => {
-        if (msg.t === 'listening') resolve(msg.port!);
+      type FromChild = { t: string; port?: number; message?: string; head?: string; source?: string; code?: number; nice?: number; niceRefused?: string };
+      proc.on('message', (msg: FromChild, handle?: Socket) => {
+        if (msg.t === 'listening') {
+          // Said at every start: a receiver restarted after a crash inherits this process's
+          // (lowered) priority and may not be permitted to raise it again.
+          if (msg.niceRefused) opts.log.warn({ nice: msg.nice, wanted: opts.nice?.receiver, reason: msg.niceRefused }, 'hec receiver: could not raise its CPU priority; it keeps the nice value it started with');
+          resolve(msg.port!);
+        }
         else if (msg.t === 'reject') opts.onReject?.(msg.source ?? '-', msg.code ?? 0);
         else if (msg.t === 'failed') reject(new Error(`HEC receiver: ${msg.message}`));
         else if (msg.t === 'conn' && handle) {
@@ -84,7 +101,11 @@ export async function startIsolatedReceiver(opts: IsolatedReceiverOptions): Prom
 
   const port = await launch(opts.port);
   publicPort = port;
-  opts.log.info({ port, pid: child!.pid }, 'hec receiver: isolated process serving the public port');
+  // After the launch: the receiver (like any child) inherits the priority of the thread that
+  // spawns it, and lowering a nice value again needs privileges.
+  const api = opts.nice && opts.nice.api > getPriority() ? setProcessNice(opts.nice.api) : null;
+  if (api && !api.ok) opts.log.warn({ nice: opts.nice?.api, reason: api.reason }, 'hec receiver: could not lower the API process\'s CPU priority');
+  opts.log.info({ port, pid: child!.pid, nice: { receiver: child!.pid ? getPriority(child!.pid) : null, api: getPriority() } }, 'hec receiver: isolated process serving the public port');
   return {
     port,
     pid: () => child.pid,

@@ -12,14 +12,16 @@
  *
  * Spoken to over the IPC channel (tokens never appear on a command line):
  *   parent → child  {t:'start', …ReceiverStart}   {t:'shutdown'}
- *   child → parent  {t:'listening', port}  {t:'failed', message}  {t:'conn', head} + socket  {t:'closed'}
+ *   child → parent  {t:'listening', port, nice, niceRefused?}  {t:'failed', message}  {t:'conn', head} + socket  {t:'closed'}
  */
 import http from 'node:http';
 import net, { type Socket } from 'node:net';
+import { getPriority } from 'node:os';
 import Fastify from 'fastify';
 import { groupAppender, quitRedis, redisForProducers } from '@quaylogs/queue';
 import { hecPlugin } from '../routes/hec.ts';
 import { routeConnection, stopReading } from './connectionRouter.ts';
+import { setProcessNice } from './cpuPriority.ts';
 
 export interface ReceiverStart {
   host: string;
@@ -33,6 +35,8 @@ export interface ReceiverStart {
   logLevel: string;
   /** Longest wait for Redis to take a group of XADDs before answering "server busy". */
   appendTimeoutMs: number;
+  /** Nice value this process sets for itself before it listens (when permitted; see cpuPriority.ts). */
+  nice?: number;
 }
 
 type FromParent = ({ t: 'start' } & ReceiverStart) | { t: 'shutdown' };
@@ -42,6 +46,8 @@ const send = (msg: object, handle?: Socket): void => {
 };
 
 async function start(opts: ReceiverStart): Promise<void> {
+  // First, so every thread this process creates from here on inherits it.
+  const priority = opts.nice === undefined ? null : setProcessNice(opts.nice);
   // Fail fast: with no offline queue a lost connection refuses at once ("server busy").
   // The group's own timeout answers a hung Redis; ioredis' per-command one is only a backstop
   // (set equal, its timer could fire first after a CPU stall and fail replies already waiting).
@@ -99,7 +105,7 @@ async function start(opts: ReceiverStart): Promise<void> {
   });
   const addr = front.address() as net.AddressInfo;
   app.log.info({ port: addr.port }, 'hec receiver: listening (isolated process)');
-  send({ t: 'listening', port: addr.port });
+  send({ t: 'listening', port: addr.port, nice: priority?.nice ?? getPriority(), ...(priority && !priority.ok ? { niceRefused: priority.reason } : {}) });
 
   process.on('message', (msg: FromParent) => {
     if (msg.t !== 'shutdown' || state.shuttingDown) return;
