@@ -8,13 +8,17 @@
  * VmHWM afterwards is the peak during the export. RSS is also sampled every
  * 10 ms as a cross-check (and as the measure where clear_refs is not allowed).
  *
- * argv[2]: JSON { storePath, database, start, end, namespace?, outDir, chunkRows }
+ * pass "floor" walks the same keyset pages with the exporter's own bound statement (count
+ * and last key of each page, two narrow columns) and renders and writes nothing: the
+ * cheapest pass that still visits every row page by page, E2's floor.
+ *
+ * argv[2]: JSON { storePath, database, start, end, namespace?, outDir, chunkRows, pass? }
  * stdout:  one JSON line { rows, bytes, seconds, baselineRss, peakRss, hwmReset }
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { openEmbeddedStore, type LogFilter } from '@quaylogs/clickhouse';
 import { LocalExportStore } from '@quaylogs/delivery';
-import { writeExport } from '../../services/exporter/src/exportWriter.ts';
+import { exportPages, PAGE_ROWS, writeExport } from '../../services/exporter/src/exportWriter.ts';
 
 interface Args {
   storePath: string;
@@ -24,6 +28,7 @@ interface Args {
   namespace?: string;
   outDir: string;
   chunkRows: number;
+  pass?: 'export' | 'floor';
 }
 
 function statusKb(field: 'VmRSS' | 'VmHWM'): number | null {
@@ -62,17 +67,23 @@ const timer = setInterval(() => {
 }, 10);
 
 const t0 = performance.now();
-const { rows } = await writeExport({
-  store,
-  filter,
-  format: 'json',
-  gzip: false,
-  details: { exportId: 'e2-export', start: filter.start, end: filter.end, namespace: args.namespace ?? '', repository: null },
-  writer,
-  hashKind: 'local',
-  chunkRows: args.chunkRows,
-  deadline: Date.now() + 3600_000,
-});
+const deadline = Date.now() + 3600_000;
+let rows = 0;
+if (args.pass === 'floor') {
+  for await (const page of exportPages({ store, filter, chunkRows: args.chunkRows, pageRows: PAGE_ROWS, deadline })) rows += page.n;
+} else {
+  ({ rows } = await writeExport({
+    store,
+    filter,
+    format: 'json',
+    gzip: false,
+    details: { exportId: 'e2-export', start: filter.start, end: filter.end, namespace: args.namespace ?? '', repository: null },
+    writer,
+    hashKind: 'local',
+    chunkRows: args.chunkRows,
+    deadline,
+  }));
+}
 const stored = await writer.commit();
 const seconds = (performance.now() - t0) / 1000;
 clearInterval(timer);
