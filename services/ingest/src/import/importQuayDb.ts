@@ -46,7 +46,7 @@ export interface ImportQuayDbOptions {
   signal?: AbortSignal;
   /** Ignore stored checkpoints and read every table from its first row (keys keep this idempotent). */
   restart?: boolean;
-  /** See HandOffOptions.maxBacklog (default 20 stream entries). */
+  /** See HandOffOptions.maxBacklog (default 20 of its own hand-offs not yet stored). */
   maxBacklog?: number;
   /** Minimum time between checkpoint writes (default 2000 ms). */
   checkpointEveryMs?: number;
