@@ -122,20 +122,28 @@ export class HandOff {
   }
 }
 
+// 1 for each entry (KEYS[i], ARGV[i]) still in its stream. In Redis: an XRANGE reply
+// would carry every entry's rows back to this process only to be counted.
+const ENTRIES_PRESENT = `local out = {}
+for i = 1, #KEYS do out[i] = #redis.call('XRANGE', KEYS[i], ARGV[i], ARGV[i]) end
+return out`;
+
 /** The hand-offs of which some entry is still in its stream (the loader deletes what it has stored). */
 async function stillInStream(redis: Redis, handOffs: readonly string[][]): Promise<string[][]> {
-  const tx = redis.pipeline();
+  const streams: string[] = [];
+  const ids: string[] = [];
   for (const refs of handOffs) {
     for (const ref of refs) {
       const slash = ref.lastIndexOf('/');
-      tx.xrange(ref.slice(0, slash), ref.slice(slash + 1), ref.slice(slash + 1));
+      streams.push(ref.slice(0, slash));
+      ids.push(ref.slice(slash + 1));
     }
   }
-  const present = ((await tx.exec()) ?? []).map(([err, r]) => err !== null || (r as unknown[]).length > 0);
+  const present = (await redis.eval(ENTRIES_PRESENT, streams.length, ...streams, ...ids)) as number[];
   let i = 0;
   return handOffs.filter((refs) => {
     let any = false;
-    for (let j = 0; j < refs.length; j++) any = present[i++]! || any;
+    for (let j = 0; j < refs.length; j++) any = present[i++]! > 0 || any;
     return any;
   });
 }
