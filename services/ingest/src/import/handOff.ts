@@ -116,36 +116,42 @@ export class HandOff {
         announced = true;
         this.opts.onWait?.();
       }
-      // Short: at the bound the loader holds ~maxBacklog × entryRows rows, about a second of its work.
-      await new Promise((r) => setTimeout(r, 50));
+      // At the bound the loaders hold maxBacklog × entryRows rows (100,000 by default), a
+      // second or more of their work: a quarter second between looks loses little.
+      await new Promise((r) => setTimeout(r, 250));
     }
   }
 }
 
-// 1 for each entry (KEYS[i], ARGV[i]) still in its stream. In Redis: an XRANGE reply
-// would carry every entry's rows back to this process only to be counted.
-const ENTRIES_PRESENT = `local out = {}
-for i = 1, #KEYS do out[i] = #redis.call('XRANGE', KEYS[i], ARGV[i], ARGV[i]) end
-return out`;
+// The position (1-based) of the first of these entries (KEYS[i], ARGV[i]) still in its
+// stream, #KEYS + 1 when none is. It stops there: every entry it looks at is copied into the
+// script, and a loop over all of them (20 hand-offs of 5,000 rows, every poll) held Redis —
+// and every HEC post appending meanwhile — for tens of milliseconds at a time.
+const FIRST_PRESENT = `for i = 1, #KEYS do
+  if #redis.call('XRANGE', KEYS[i], ARGV[i], ARGV[i]) > 0 then return i end
+end
+return #KEYS + 1`;
 
-/** The hand-offs of which some entry is still in its stream (the loader deletes what it has stored). */
+/**
+ * The hand-offs from the oldest one still (partly) in the stream on. The loaders store
+ * entries in about the order they were appended, so the newer ones are rarely gone before it;
+ * when they are, they count a little longer, which only makes the importer wait sooner.
+ */
 async function stillInStream(redis: Redis, handOffs: readonly string[][]): Promise<string[][]> {
   const streams: string[] = [];
   const ids: string[] = [];
-  for (const refs of handOffs) {
+  const handOffOf: number[] = [];
+  handOffs.forEach((refs, h) => {
     for (const ref of refs) {
       const slash = ref.lastIndexOf('/');
       streams.push(ref.slice(0, slash));
       ids.push(ref.slice(slash + 1));
+      handOffOf.push(h);
     }
-  }
-  const present = (await redis.eval(ENTRIES_PRESENT, streams.length, ...streams, ...ids)) as number[];
-  let i = 0;
-  return handOffs.filter((refs) => {
-    let any = false;
-    for (let j = 0; j < refs.length; j++) any = present[i++]! > 0 || any;
-    return any;
   });
+  if (streams.length === 0) return [];
+  const first = Number(await redis.eval(FIRST_PRESENT, streams.length, ...streams, ...ids));
+  return first > streams.length ? [] : handOffs.slice(handOffOf[first - 1]!);
 }
 
 export class ProgressMeter {
