@@ -125,8 +125,8 @@ export class HandOff {
 
 // The position (1-based) of the first of these entries (KEYS[i], ARGV[i]) still in its
 // stream, #KEYS + 1 when none is. It stops there: every entry it looks at is copied into the
-// script, and a loop over all of them (20 hand-offs of 5,000 rows, every poll) held Redis —
-// and every HEC post appending meanwhile — for tens of milliseconds at a time.
+// script, and looking at all of them (20 hand-offs of 5,000 rows: tens of MB) at every poll
+// would hold Redis, and every client appending meanwhile, that long.
 const FIRST_PRESENT = `for i = 1, #KEYS do
   if #redis.call('XRANGE', KEYS[i], ARGV[i], ARGV[i]) > 0 then return i end
 end
