@@ -3,6 +3,7 @@
  * acknowledged) is dead-lettered at once with its reason: the entries around it are
  * stored without waiting out retries (with a 60 s retry base, a retried insert would
  * outlast this test's timeout).
+ * An event key the store cannot hold (above UInt128) is refused the same way.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ClickHouseStore } from '@quaylogs/clickhouse';
@@ -53,4 +54,19 @@ it('an entry ClickHouse refuses as data is isolated at once, without waiting out
   expect((await storedCounts(store)).rows).toBe(before + 30);
   const [dead] = await listDeadLetters(redis);
   expect(dead!.reason).toMatch(/^insert failed 3 times: Cannot read DateTime/);
+}, 20_000);
+
+it('an event key above UInt128 is dead-lettered at once; the largest UInt128 key and keys with leading zeros are stored', async () => {
+  await redis.flushdb();
+  const before = (await storedCounts(store)).rows;
+  const [max, padded, over] = quayRows(3, { tag: 'key-edges' });
+  await appendIngestBatch(redis, batchOf([{ ...max!, event_key: '340282366920938463463374607431768211455' }]));
+  await appendIngestBatch(redis, batchOf([{ ...padded!, event_key: '000000000000000000000000000000000000042' }]));
+  await appendIngestBatch(redis, batchOf([{ ...over!, event_key: '340282366920938463463374607431768211456' }]));
+  const stats = await loadOnce({ redis, store, consumer: 'loader-c', retryBaseMs: 60_000, maxAttempts: 3 });
+  expect(stats).toMatchObject({ inserted: 2, deadLettered: 1 });
+  expect((await storedCounts(store)).rows).toBe(before + 2);
+  const [dead, ...more] = await listDeadLetters(redis);
+  expect(more).toHaveLength(0);
+  expect(dead!.reason).toBe('event_key 340282366920938463463374607431768211456 is larger than UInt128');
 }, 20_000);

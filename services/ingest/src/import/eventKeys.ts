@@ -5,18 +5,22 @@
  * it never depends on how the import was cut into batches, and entries appended later
  * never change the keys of earlier ones.
  */
-import { assignContentKeys, contentKey, toChDateTime, type UsageLogRow } from '@quaylogs/core';
+import { contentKey, toChDateTime, type UsageLogRow } from '@quaylogs/core';
+import type { ContentKeyPool } from './contentKeys.ts';
 
 export type UnkeyedRow = Omit<UsageLogRow, 'event_key'>;
 
 /**
  * Keys `batch` (in source order) given `before`: every entry that precedes the batch in
  * source order and falls in a second the batch touches (other entries may be included;
- * they change nothing). The same entries always get the same keys.
+ * they change nothing). The same entries always get the same keys. The batch's rows are
+ * keyed in place and returned.
  */
-export function keyAfter(before: readonly UnkeyedRow[], batch: readonly UnkeyedRow[]): UsageLogRow[] {
-  if (before.length === 0) return assignContentKeys([...batch]);
-  return assignContentKeys([...before, ...batch]).slice(before.length);
+export async function keyAfter(pool: ContentKeyPool, before: readonly UnkeyedRow[], batch: UnkeyedRow[]): Promise<UsageLogRow[]> {
+  const keys = await pool.keys(before.length === 0 ? batch : [...before, ...batch]);
+  // The batch's rows are the caller's own: keyed in place rather than copied (GC).
+  for (let i = 0; i < batch.length; i++) (batch[i] as UsageLogRow).event_key = keys[before.length + i]!;
+  return batch as UsageLogRow[];
 }
 
 /**

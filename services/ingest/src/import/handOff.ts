@@ -1,11 +1,16 @@
 /**
  * How importers hand rows over: appended to the ingest stream (the only way rows reach
  * ClickHouse), in entries of bounded size, with the accounts first seen in them, and
- * never faster than the loaders drain the stream (bounded backlog), so a multi-GB import
+ * never faster than the loaders store them (bounded backlog), so a multi-GB import
  * cannot fill Redis. Also the progress arithmetic (rate, ETA) every importer reports.
+ *
+ * The backlog that bounds an importer is its own: the hand-offs it appended that are still
+ * in the stream (the loader deletes what it has stored). Counting every entry of the stream
+ * instead let live traffic starve an import: at 2,000 single-event HEC posts/s the stream
+ * always holds more than a few dozen entries, and the import handed over nothing.
  */
 import type { AccountInfo, UsageLogRow } from '@quaylogs/core';
-import { appendIngestBatch, ingestBacklogByStream, type Redis } from '@quaylogs/queue';
+import { appendIngestBatch, type Redis } from '@quaylogs/queue';
 
 export interface ImportProgress {
   /** Entries handed to the ingest stream so far in this run. */
@@ -25,9 +30,9 @@ export interface HandOffOptions {
   /** Most rows per stream entry (default 5000). */
   entryRows?: number;
   /**
-   * Most stream entries waiting for the loaders before the importer pauses (default 20;
-   * 0 = never wait). The loader deletes the entries it has stored, so this is the
-   * stream's length.
+   * Most of this importer's hand-offs (one append of at most `entryRows` rows: one entry per
+   * shard its rows fall in) not yet stored before it pauses (default 20; 0 = never wait).
+   * Entries of other origins do not count: live traffic never holds an import back.
    */
   maxBacklog?: number;
   signal?: AbortSignal;
@@ -56,6 +61,8 @@ export class HandOff {
   private readonly sentAccounts = new Map<string, string>();
   private readonly entryRows: number;
   private readonly maxBacklog: number;
+  /** Entry refs (`<stream>/<id>`) of every hand-off not yet seen stored, oldest first. */
+  private unstored: string[][] = [];
   entries = 0;
 
   constructor(private readonly opts: HandOffOptions) {
@@ -81,7 +88,7 @@ export class HandOff {
     if (rows.length === 0 && pendingAccounts === undefined) return;
     for (let i = 0; i < rows.length || pendingAccounts !== undefined; i += this.entryRows) {
       await this.waitForRoom();
-      await appendIngestBatch(this.opts.redis, {
+      const refs = await appendIngestBatch(this.opts.redis, {
         v: 1,
         origin: 'import',
         source: this.opts.source,
@@ -90,29 +97,61 @@ export class HandOff {
       });
       pendingAccounts = undefined;
       this.entries++;
+      if (this.maxBacklog > 0) this.unstored.push(refs);
     }
+  }
+
+  /** This importer's hand-offs still in the stream (asks Redis only once the local count reaches the bound). */
+  async backlog(): Promise<number> {
+    if (this.unstored.length >= this.maxBacklog) this.unstored = await stillInStream(this.opts.redis, this.unstored);
+    return this.unstored.length;
   }
 
   private async waitForRoom(): Promise<void> {
     if (this.maxBacklog <= 0) return;
     let announced = false;
-    while ((await streamBacklog(this.opts.redis)) >= this.maxBacklog) {
+    while ((await this.backlog()) >= this.maxBacklog) {
       this.opts.signal?.throwIfAborted();
       if (!announced) {
         announced = true;
         this.opts.onWait?.();
       }
-      await new Promise((r) => setTimeout(r, 200));
+      // At the bound the loaders hold maxBacklog × entryRows rows (100,000 by default), a
+      // second or more of their work: a quarter second between looks loses little.
+      await new Promise((r) => setTimeout(r, 250));
     }
   }
 }
 
+// The position (1-based) of the first of these entries (KEYS[i], ARGV[i]) still in its
+// stream, #KEYS + 1 when none is. It stops there: every entry it looks at is copied into the
+// script, and looking at all of them (20 hand-offs of 5,000 rows: tens of MB) at every poll
+// would hold Redis, and every client appending meanwhile, that long.
+const FIRST_PRESENT = `for i = 1, #KEYS do
+  if #redis.call('XRANGE', KEYS[i], ARGV[i], ARGV[i]) > 0 then return i end
+end
+return #KEYS + 1`;
+
 /**
- * Hand-offs not yet stored: each hand-off adds at most one entry to each shard and the loader
- * deletes what it has stored, so this is the longest stream's length.
+ * The hand-offs from the oldest one still (partly) in the stream on. The loaders store
+ * entries in about the order they were appended, so the newer ones are rarely gone before it;
+ * when they are, they count a little longer, which only makes the importer wait sooner.
  */
-export async function streamBacklog(redis: Redis): Promise<number> {
-  return Math.max(0, ...(await ingestBacklogByStream(redis)));
+async function stillInStream(redis: Redis, handOffs: readonly string[][]): Promise<string[][]> {
+  const streams: string[] = [];
+  const ids: string[] = [];
+  const handOffOf: number[] = [];
+  handOffs.forEach((refs, h) => {
+    for (const ref of refs) {
+      const slash = ref.lastIndexOf('/');
+      streams.push(ref.slice(0, slash));
+      ids.push(ref.slice(slash + 1));
+      handOffOf.push(h);
+    }
+  });
+  if (streams.length === 0) return [];
+  const first = Number(await redis.eval(FIRST_PRESENT, streams.length, ...streams, ...ids));
+  return first > streams.length ? [] : handOffs.slice(handOffOf[first - 1]!);
 }
 
 export class ProgressMeter {

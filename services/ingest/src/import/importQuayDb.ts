@@ -3,8 +3,9 @@
  * (`logentry`, `logentry2`, `logentry3`, oldest first) into the ingest stream.
  *
  * - Reads each table by id (keyset, `batchRows` at a time, up to the highest id seen at
- *   the start), never the whole table at once; the next batch is fetched while the
- *   current one is handed off.
+ *   the start), never the whole table at once. Three batches overlap: the next one is
+ *   fetched while this one is turned into rows and keyed (the hashing in worker threads,
+ *   contentKeys.ts) and the previous one is handed off; hand-offs stay in id order.
  * - Names come from `logentrykind`, `"user"` and `repository` (see quayRows.ts).
  * - Event keys: content hash + ordinal among identical entries of the same second, the
  *   ordinal counted in (table, id) order over the whole database. For each batch the
@@ -19,10 +20,11 @@
  *   every `checkpointEveryMs` and whenever the run stops). A run after a crash re-sends at
  *   most the batches after the last checkpoint; their keys make that harmless.
  */
-import { type AccountInfo, toChDateTime, type UsageLogRow } from '@quaylogs/core';
+import { type AccountInfo, toChDateTime } from '@quaylogs/core';
 import { type ClickHouseStore, getImportCheckpoint, putImportCheckpoint } from '@quaylogs/clickhouse';
 import type { Redis } from '@quaylogs/queue';
 import type pg from 'pg';
+import { ContentKeyPool, defaultKeyThreads } from './contentKeys.ts';
 import { keyAfter, type UnkeyedRow } from './eventKeys.ts';
 import { type HandOff, type ImportProgress, importerHandOff, ProgressMeter } from './handOff.ts';
 import {
@@ -46,10 +48,12 @@ export interface ImportQuayDbOptions {
   signal?: AbortSignal;
   /** Ignore stored checkpoints and read every table from its first row (keys keep this idempotent). */
   restart?: boolean;
-  /** See HandOffOptions.maxBacklog (default 20 stream entries). */
+  /** See HandOffOptions.maxBacklog (default 20 of its own hand-offs not yet stored). */
   maxBacklog?: number;
   /** Minimum time between checkpoint writes (default 2000 ms). */
   checkpointEveryMs?: number;
+  /** Worker threads computing event keys (default: one per core beyond the first, at most 4; 0 = none). */
+  keyThreads?: number;
 }
 
 export interface ImportTableResult {
@@ -163,6 +167,7 @@ export async function importQuayDb(opts: ImportQuayDbOptions): Promise<ImportQua
   }
   const reader = await connectQuayDb(opts.pgUrl);
   let lookup: pg.Client | undefined;
+  const keys = new ContentKeyPool(opts.keyThreads ?? defaultKeyThreads());
   try {
     lookup = await connectQuayDb(opts.pgUrl);
     const present = await quayTables(reader);
@@ -191,7 +196,7 @@ export async function importQuayDb(opts: ImportQuayDbOptions): Promise<ImportQua
     const meter = new ProgressMeter(total, opts.onProgress);
     const handOff = importerHandOff(opts, source, meter);
     const result: ImportQuayDbResult = { target, tables: [], rows: 0, skipped: 0, skippedExamples: [], completed: true };
-    const ctx = { opts, source, target, batchRows, reader, lookup, names, meter, handOff, result };
+    const ctx = { opts, source, target, batchRows, reader, lookup, names, meter, handOff, keys, result };
     for (const plan of plans) {
       const earlier = plans.filter((p) => p.rank < plan.rank).map((p) => p.table);
       const done = await importTable(ctx, plan, earlier);
@@ -205,6 +210,7 @@ export async function importQuayDb(opts: ImportQuayDbOptions): Promise<ImportQua
   } finally {
     await reader.end().catch(() => undefined);
     await lookup?.end().catch(() => undefined);
+    await keys.close();
   }
 }
 
@@ -234,6 +240,7 @@ interface Ctx {
   names: QuayNames;
   meter: ProgressMeter;
   handOff: HandOff;
+  keys: ContentKeyPool;
   result: ImportQuayDbResult;
 }
 
@@ -270,14 +277,23 @@ async function importTable(
   let next = fetchBatch(cursor);
   // The latest second of every row before the batch in hand (see the header).
   let latestBefore = await latestEarlierSecond(ctx.lookup, table, plan.fromId, earlierTables);
+  // The previous batch's hand-off, still running while this batch is read and keyed.
+  let handing: Promise<void> = Promise.resolve();
   let failed = false;
   try {
     for (;;) {
-      if (opts.signal?.aborted) return false;
+      if (opts.signal?.aborted) {
+        await handing;
+        return false;
+      }
       const records = await next;
-      if (records.length === 0) return true;
+      if (records.length === 0) {
+        await handing;
+        return true;
+      }
       const lo = cursor;
       const hi = toId(records[records.length - 1]!.id);
+      cursor = hi;
       next = fetchBatch(hi);
 
       await names.prefetch(
@@ -299,19 +315,27 @@ async function importTable(
       const seconds = batch.map((r) => secondOf(r.datetime));
       const reachable = batch.filter((_, i) => seconds[i]! <= latestBefore);
       const before = reachable.length > 0 ? await earlierRowsOfSameSeconds(ctx, reachable, table, lo, earlierTables) : [];
-      const keyed: UsageLogRow[] = keyAfter(before, batch);
+      const keying = keyAfter(ctx.keys, before, batch);
+      keying.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
       for (const s of seconds) if (s > latestBefore) latestBefore = s;
-      await ctx.handOff.send(keyed, ctx.handOff.newAccounts(accounts.values()));
+      const newAccounts = ctx.handOff.newAccounts(accounts.values());
 
-      cursor = hi;
-      tableResult.lastId = hi;
-      tableResult.rows += keyed.length;
-      ctx.result.rows += keyed.length;
-      if (Date.now() - lastSave >= everyMs) await save();
-      ctx.meter.add(keyed.length, true);
+      // Hand-offs stay in id order, one at a time; the checkpoint follows each one.
+      await handing;
+      const keyed = await keying;
+      handing = (async () => {
+        await ctx.handOff.send(keyed, newAccounts);
+        tableResult.lastId = hi;
+        tableResult.rows += keyed.length;
+        ctx.result.rows += keyed.length;
+        if (Date.now() - lastSave >= everyMs) await save();
+        ctx.meter.add(keyed.length, true);
+      })();
+      handing.catch(() => undefined); // awaited on the next turn
     }
   } catch (err) {
     failed = true;
+    await handing.catch(() => undefined);
     if (opts.signal?.aborted) {
       await save();
       return false;

@@ -18,6 +18,7 @@ export interface StreamEntry {
 export type RawEntry = [string, string[]];
 
 const MAX_KEY = (1n << 128n) - 1n;
+const MAX_KEY_DIGITS = MAX_KEY.toString().length;
 
 export function toEntry(stream: string, [id, fields]: RawEntry): StreamEntry {
   let payload: string | null = null;
@@ -29,7 +30,8 @@ export function toEntry(stream: string, [id, fields]: RawEntry): StreamEntry {
   }
   try {
     const batch = parseIngestBatch(payload);
-    const bad = batch.rows.find((r) => BigInt(r.event_key) > MAX_KEY);
+    // Only a 39-digit key can exceed 2^128 - 1 (39 digits): no BigInt for the others.
+    const bad = batch.rows.find((r) => r.event_key.length >= MAX_KEY_DIGITS && BigInt(r.event_key) > MAX_KEY);
     // Text ClickHouse cannot take (a lone surrogate) is known now: dead-letter it at once
     // instead of learning it from retried, bisected inserts that hold everything behind it.
     const badText = findInvalidText(batch.rows, 'rows');
