@@ -182,6 +182,7 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
     return client;
   };
   const onLane = <T>(lane: Lane, name: string, run: (c: ClickHouseClient) => Promise<T>): Promise<T> => {
+    if (closed) return Promise.reject(new StoreError(`the embedded store is closed (${name})`));
     const issued: Issued = { name, since: Date.now(), running: false };
     lane.issued.add(issued);
     const result = lane.tail.then(async () => {
@@ -206,6 +207,7 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
   const sessions = new Set<ChdbSession>();
   const streams = new Set<Issued>();
   let closed = false;
+  let closing: Promise<void> | null = null;
   const pickReader = () => readers.reduce((a, b) => (b.busy < a.busy ? b : a));
 
   const store: ClickHouseStore = {
@@ -313,11 +315,19 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
       return out.sort((a, b) => b.ms - a.ms);
     },
 
-    async close() {
-      if (closed) return;
-      closed = true;
-      for (const s of sessions) s.close();
-      for (const c of clients) await c.close();
+    close() {
+      // One close, however many callers ask (a one-shot command's error path and its normal
+      // path may both close): a second caller that returned at once could exit the process
+      // while the first is still closing the engine.
+      closing ??= (async () => {
+        closed = true;
+        // Statements already issued finish first: closing a connection the engine is still
+        // running a statement on crashed the process (SIGSEGV) or hung it in its exit.
+        await Promise.all([writer, ...readers].map((lane) => lane.tail));
+        for (const s of sessions) s.close();
+        for (const c of clients) await c.close();
+      })();
+      return closing;
     },
   };
   return store;
