@@ -9,7 +9,8 @@
  *  2. `ALTER TABLE usage_logs DELETE WHERE (source, namespace, event_key) IN S`
  *     (mutations_sync = 2: the statement returns once the rows are gone);
  *  3. for each rollup, insert S's counts negated (UInt64 two's complement: rollups are
- *     only ever read through sum(), which wraps modulo 2^64, so `sum = stored − |S|`),
+ *     only ever added up modulo 2^64 — by sum() in SQL, or by aggregateUsageLogs over the
+ *     stored rows — so the total is `stored − |S|`),
  *     each insert under a deterministic deduplication token, so a retry adds nothing.
  * Why concurrent ingestion cannot break the counts: a rollup is the sum of one contribution
  * per stored row. A loader insert adds a row and its contribution; the purge removes the
