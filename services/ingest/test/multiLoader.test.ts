@@ -88,8 +88,10 @@ describe('several loader processes', () => {
     const first = await a.waitFor((l) => l.msg === 'loader: batch stored' && l.inserted > 0);
     expect(first.inserted).toBeGreaterThan(0);
     await a.kill();
-    // loader-b dies at an arbitrary point after a few more batches.
-    await b.waitFor((l) => l.msg === 'loader: batch stored' && l.inserted > 0 && b.lines.filter((x) => x.msg === 'loader: batch stored').length >= 3);
+    // loader-b dies at an arbitrary point after it stored a batch. (Not "after three": how many
+    // batches it gets depends on which shards it drew and how fast the others drain theirs; a CI
+    // run saw it store two and then wait for a third that never came.)
+    await b.waitFor((l) => l.msg === 'loader: batch stored' && l.inserted > 0);
     await sleep(Math.floor(Math.random() * 150));
     await b.kill();
     const d = loader('loader-d');
