@@ -72,7 +72,7 @@ export const p3: Figure = {
       return {
         ...r, // pg, quaylogs, their runs and the answer check
         notes: [
-          `GET ${path} on loopback, bearer token, keep-alive; the page is read uncached (the bench's API has no page cache), auth and accounts from their in-process caches`,
+          `GET ${path} on loopback (node:http client, one kept-alive connection), bearer token; the page is read uncached (the bench's API has no page cache), auth and accounts from their in-process caches`,
           "PostgreSQL column: Quay's database work for this request only (Quay's Python/HTTP layer is not running in the bench): a lower bound for Quay",
           `floor, interleaved in the same run (${runs} runs each): the page request ${t.path.toFixed(2)} ms; the same page at function level (listLogPage, P1's path) ${t.page.toFixed(2)} ms; GET /healthz ${t.healthz.toFixed(2)} ms; ` +
             `the page statement reduced to its smallest read (event_key, 1 row) ${t.smallest.toFixed(2)} ms; SELECT 1 through the store ${t.selectOne.toFixed(2)} ms`,
