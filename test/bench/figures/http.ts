@@ -16,6 +16,9 @@ import { recordingStore } from '../quaylogsStore.ts';
 import { timePair } from '../timing.ts';
 import type { Figure, Measurement } from '../types.ts';
 
+/** Requests a fresh API answers (another namespace's page) before P3 is timed. */
+const WARM_REQUESTS = 30;
+
 type QuayLogsBody = { logs: Parameters<typeof httpEntry>[0][]; next_page?: string };
 
 export const p3: Figure = {
@@ -46,6 +49,15 @@ export const p3: Figure = {
       return res.body as QuayLogsBody;
     };
     try {
+      // A live API has answered many requests before this one; a fresh one runs its route code
+      // unoptimised for its first ~20 requests (~2–10 ms more each on the bench machine, enough to
+      // fill the 5 timed runs). So it first answers WARM_REQUESTS pages of another namespace: the
+      // same code, none of the timed request's rows (the bench's API has no page cache).
+      const other = path.replace(`/organization/${encodeURIComponent(ns)}/`, `/organization/${encodeURIComponent(ctx.data.subjects.mid.namespace)}/`);
+      for (let i = 0; i < WARM_REQUESTS; i++) {
+        const res = await api.get(other);
+        if (res.status !== 200) throw new Error(`GET ${other}: HTTP ${res.status}`);
+      }
       const kinds = ctx.data.ids.kindName;
       const r = await timePair({
         runs: ctx.opts.runs,
@@ -72,7 +84,7 @@ export const p3: Figure = {
       return {
         ...r, // pg, quaylogs, their runs and the answer check
         notes: [
-          `GET ${path} on loopback (node:http client, one kept-alive connection), bearer token; the page is read uncached (the bench's API has no page cache), auth and accounts from their in-process caches`,
+          `GET ${path} on loopback (node:http client, one kept-alive connection), bearer token, after ${WARM_REQUESTS} requests for ${ctx.data.subjects.mid.namespace}'s page 1 (the API's code warmed up); the page is read uncached (the bench's API has no page cache), auth and accounts from their in-process caches`,
           "PostgreSQL column: Quay's database work for this request only (Quay's Python/HTTP layer is not running in the bench): a lower bound for Quay",
           `floor, interleaved in the same run (${runs} runs each): the page request ${t.path.toFixed(2)} ms; the same page at function level (listLogPage, P1's path) ${t.page.toFixed(2)} ms; GET /healthz ${t.healthz.toFixed(2)} ms; ` +
             `the page statement reduced to its smallest read (event_key, 1 row) ${t.smallest.toFixed(2)} ms; SELECT 1 through the store ${t.selectOne.toFixed(2)} ms`,
