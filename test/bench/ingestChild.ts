@@ -15,7 +15,8 @@
  *   importStart {pgUrl, source} / importStop → the same import in the background, stopped on demand
  *   export {start, end}      → one export (Quay's JSON document) of that window: {rows, bytes, seconds}
  *   ceiling {rows, seed, now} → I0, the engine's own insert rates (see engineCeiling.ts)
- *   receiver                 → {pid, nice, apiNice}: the receiver process and both processes' nice values
+ *   receiver                 → {pid, nice, apiNice, cpu}: the receiver process, both processes' nice values, and
+ *                              CPU time and time waiting for a CPU so far (ms) of the receiver's main thread and of this process
  *   stop                     → shuts down in order and exits
  */
 import { appendFileSync } from 'node:fs';
@@ -30,6 +31,7 @@ import { DEADLETTER_STREAM, FENCE_COUNTER_KEY, ingestStreamKeys, LOG_GENERATIONS
 import { buildApp, ensureBootstrapAdmin, startIsolatedReceiver } from '@quaylogs/api';
 import { hecPlugin } from '../../services/api/src/routes/hec.ts';
 import { exportOnce, measureInsertCeiling } from './engineCeiling.ts';
+import { schedstat } from './openLoop.ts';
 import { INSERT_INTENTS_KEY, LOADER_MEMBERS_KEY, leaseKeyOf, startLoader } from '../../services/ingest/src/loader.ts';
 
 interface Args {
@@ -206,7 +208,13 @@ async function handle(line: string): Promise<void> {
         break;
       case 'receiver':
         // The receiver process and both processes' priorities, for the figures' notes.
-        send({ id: msg.id, pid: receiver.pid(), nice: receiver.pid() ? getPriority(receiver.pid()) : null, apiNice: getPriority() });
+        send({
+          id: msg.id,
+          pid: receiver.pid(),
+          nice: receiver.pid() ? getPriority(receiver.pid()) : null,
+          apiNice: getPriority(),
+          cpu: { receiver: receiver.pid() ? schedstat(receiver.pid()!, true) : null, server: schedstat('self') },
+        });
         break;
       case 'inflight':
         send({ id: msg.id, statements: store.inFlight?.() ?? [] });

@@ -36,6 +36,18 @@ function threadNices(pid: number): number[] {
   return out;
 }
 
+/** A process's session id (field 6 of its stat) and its autogroup, as the scheduler groups it (null without autogroups). */
+function sessionOf(pid: number): { session: number; autogroup: string | null } {
+  const session = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[3]);
+  let autogroup: string | null = null;
+  try {
+    autogroup = readFileSync(`/proc/${pid}/autogroup`, 'utf8').split(' ')[0]!;
+  } catch {
+    /* kernel without CONFIG_SCHED_AUTOGROUP */
+  }
+  return { session, autogroup };
+}
+
 type Line = { t: string; [k: string]: unknown };
 
 interface Server {
@@ -145,6 +157,19 @@ describe.runIf(linux)('isolated receiver CPU priority', () => {
     expect(new Set(after)).toEqual(new Set([10]));
     expect(await post(server.port)).toEqual(success);
     expect(server.lines.filter((l) => l.level === 'warn')).toEqual([]);
+    await server.stop();
+  }, 90_000);
+
+  it('the receiver runs in a session of its own, so autogroup scheduling gives it a CPU share of its own; a restarted one too', async () => {
+    const server = await startServer({ receiver: 0, api: 10 });
+    const api = sessionOf(server.pid);
+    const receiver = sessionOf(server.receiverPid);
+    expect(receiver.session).toBe(server.receiverPid);
+    expect(receiver.session).not.toBe(api.session);
+    if (api.autogroup !== null) expect(receiver.autogroup).not.toBe(api.autogroup);
+    const pid = await restartedReceiver(server, server.receiverPid);
+    expect(sessionOf(pid).session).toBe(pid);
+    expect(await post(server.port)).toEqual(success);
     await server.stop();
   }, 90_000);
 

@@ -14,6 +14,7 @@ import { createConnection } from 'node:net';
 import type { UsageLogRow } from '@quaylogs/core';
 import { demoRows } from '@quaylogs/demo';
 import { startIngestServer, type IngestServer } from '../ingestServer.ts';
+import { postsFromChild } from '../postLoad.ts';
 import { percentile } from '../timing.ts';
 import type { BenchContext, BenchOptions, Figure, Measurement } from '../types.ts';
 import { requirePaths, tryImport } from './codePaths.ts';
@@ -140,46 +141,44 @@ export function sameKinds(sent: Map<string, number>, stored: Record<string, numb
   return { equal: true, detail: '' };
 }
 
+type CpuSample = { receiver: { cpuMs: number; waitMs: number } | null; server: { cpuMs: number; waitMs: number } | null };
+
 /**
- * Posts every body at `rate` per second on the clock (an open loop: a slow answer does not
- * delay the next post), and returns each post's latency. Throws when any post failed.
+ * Posts every body at `rate` per second on the clock, open loop, from a load generator in a
+ * process of its own (postLoad.ts), and says where the time went: how late the generator
+ * sent, what delayed its own event loop, and how much CPU the receiver used and how long it
+ * waited for one, per post. `error` is set when any post failed (the caller throws it).
  */
-export async function openLoopPosts(
-  client: ReturnType<typeof poster>,
+export async function timedPosts(
+  scratch: string,
+  server: IngestServer,
   bodies: readonly string[],
   rate: number,
-): Promise<{ latencies: number[]; elapsed: number }> {
-  const latencies: number[] = [];
-  let refused = 0;
-  const why = new Map<string, number>();
-  const note = (k: string) => why.set(k, (why.get(k) ?? 0) + 1);
-  const inflight: Promise<void>[] = [];
-  const t0 = performance.now();
-  for (let i = 0; i < bodies.length; i++) {
-    const due = t0 + (i * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    const start = performance.now();
-    inflight.push(
-      client.post(bodies[i]!).then(
-        (status) => {
-          latencies.push(performance.now() - start);
-          if (status !== 200) {
-            refused++;
-            note(`HTTP ${status}`);
-          }
-        },
-        (err: Error) => {
-          refused++;
-          note(err.message);
-        },
-      ),
+): Promise<{ latencies: number[]; elapsed: number; error: Error | null; notes: string[] }> {
+  const cpu = () => server.call<{ cpu?: CpuSample }>('receiver').then((r) => r.cpu ?? { receiver: null, server: null });
+  const before = await cpu();
+  const r = await postsFromChild(scratch, server, bodies, rate);
+  const after = await cpu();
+  const failed = Object.values(r.failures).reduce((a, b) => a + b, 0);
+  const error = failed
+    ? new Error(`${failed} of ${bodies.length} single-event posts failed (${Object.entries(r.failures).map(([k, n]) => `${n}× ${k}`).join(', ')})`)
+    : null;
+  const g = r.generator;
+  const perPost = (ms: number) => `${Math.round((ms * 1000) / bodies.length)} µs`;
+  const notes = [
+    `load generator (a process of its own): posts sent p99 ${percentile(r.lateness, 99).toFixed(2)} ms after their due time (max ${Math.max(...r.lateness).toFixed(1)} ms); ` +
+      `its event-loop delay p99 ${g.loopDelayP99.toFixed(2)} ms, max ${g.loopDelayMax.toFixed(1)} ms; its longest GC ${g.gcMax.toFixed(1)} ms`,
+  ];
+  const rc = before.receiver && after.receiver ? { cpu: after.receiver.cpuMs - before.receiver.cpuMs, wait: after.receiver.waitMs - before.receiver.waitMs } : null;
+  const sc = before.server && after.server ? { cpu: after.server.cpuMs - before.server.cpuMs, wait: after.server.waitMs - before.server.waitMs } : null;
+  if (rc && sc) {
+    notes.push(
+      `CPU per post: receiver (main thread) ran ${perPost(rc.cpu)} and waited ${perPost(rc.wait)} for a CPU; ` +
+        `server process (API, loader, engine; all threads) ran ${perPost(sc.cpu)}` +
+        (g.cpuMs !== null && g.waitMs !== null ? `; load generator ran ${perPost(g.cpuMs)} and waited ${perPost(g.waitMs)}` : ''),
     );
   }
-  await Promise.all(inflight);
-  const elapsed = (performance.now() - t0) / 1000;
-  if (refused) throw new Error(`${refused} of ${bodies.length} single-event posts failed (${[...why].map(([k, n]) => `${n}× ${k}`).join(', ')})`);
-  return { latencies, elapsed };
+  return { latencies: r.latencies, elapsed: r.elapsed, error, notes };
 }
 
 /** The note saying at which CPU priorities the receiver and the server process ran (as `up` sets them, or as the environment asked). */
@@ -271,7 +270,8 @@ export const i2: Figure = {
       const warm = eventsFor(ctx, 200, ctx.opts.seed + 4);
       for (const b of warm.bodies) if ((await client.post(b)) !== 200) throw new Error('HEC warm-up post refused');
       await waitForCount(server, warm.bodies.length, 60_000);
-      const { latencies, elapsed } = await openLoopPosts(client, bodies, I2_RATE);
+      const { latencies, elapsed, error, notes } = await timedPosts(ctx.scratch, server, bodies, I2_RATE);
+      if (error) throw error;
       await waitForCount(server, warm.bodies.length + total, 60_000);
       const stored = await server.call<{ kinds: Record<string, number> }>('kinds', { source: server.source });
       for (const [k, n] of warm.kinds) stored.kinds[k] = (stored.kinds[k] ?? 0) - n;
@@ -290,6 +290,7 @@ export const i2: Figure = {
           `${total.toLocaleString('en-US')} posts over ${elapsed.toFixed(1)} s (target ${I2_RATE}/s, achieved ${Math.round(total / elapsed).toLocaleString('en-US')}/s), loader running`,
           `latency p50 ${p50.toFixed(2)} ms, p90 ${percentile(latencies, 90).toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, p99.9 ${percentile(latencies, 99.9).toFixed(2)} ms, max ${Math.max(...latencies).toFixed(2)} ms`,
           priority,
+          ...notes,
         ],
       };
     } finally {

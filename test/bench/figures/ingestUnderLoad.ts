@@ -14,7 +14,7 @@ import { startIngestServer } from '../ingestServer.ts';
 import { withDatabase } from '../pg/database.ts';
 import { percentile } from '../timing.ts';
 import type { BenchContext, Figure, Measurement } from '../types.ts';
-import { eventsFor, I2_RATE, ingestUnavailable, openLoopPosts, poster, priorityNote, sameKinds, waitForCount } from './ingest.ts';
+import { eventsFor, I2_RATE, ingestUnavailable, poster, priorityNote, sameKinds, timedPosts, waitForCount } from './ingest.ts';
 
 const SOURCE = 'hec-i4';
 const IMPORT_SOURCE = 'i4-import';
@@ -96,11 +96,8 @@ export const i4: Figure = {
         await server.call('importStart', { pgUrl: withDatabase(ctx.opts.pgUrl, ctx.opts.pgDatabase), source: IMPORT_SOURCE });
 
         // The posts' outcome is thrown only after the background load is stopped and awaited.
-        const posted = openLoopPosts(client, bodies, I2_RATE).then(
-          (r) => ({ ...r, error: null }),
-          (error: Error) => ({ latencies: [] as number[], elapsed: 0, error }),
-        );
-        const { latencies, elapsed, error: postError } = await posted;
+        const posted = timedPosts(ctx.scratch, server, bodies, I2_RATE).catch((error: Error) => ({ latencies: [] as number[], elapsed: 0, error, notes: [] as string[] }));
+        const { latencies, elapsed, error: postError, notes: postNotes } = await posted;
         loading = false;
         await aggLoop;
         const imported = await server.call<{ rows: number; completed: boolean; seconds: number }>('importStop');
@@ -138,6 +135,7 @@ export const i4: Figure = {
               `an export of ${fmt(exp.rows)} rows (${(exp.bytes / 1e6).toFixed(0)} MB, ${exp.seconds.toFixed(1)} s); ` +
               `import quay-db handed ${fmt(imported.rows)} rows in ${imported.seconds.toFixed(1)} s${imported.completed ? ' (complete)' : ' (stopped with the posts)'}`,
             priority,
+            ...postNotes,
           ],
         };
       } finally {

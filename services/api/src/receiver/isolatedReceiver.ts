@@ -29,6 +29,15 @@ export interface IsolatedReceiverOptions extends Omit<ReceiverStart, 'apiUrl' | 
    * to `api` (unless already nicer). Unset: both keep the priority they started with.
    */
   nice?: { receiver: number; api: number };
+  /**
+   * Start the receiver in a session of its own (default true). Linux' autogroup scheduling
+   * shares the CPU between sessions first and between the threads of a session second, so in
+   * its own session the receiver gets a share of its own however many threads the engine,
+   * an import or (in the bench) the load generator make runnable in this process's session.
+   * Without autogroups (systemd services and containers are scheduled by cgroup) it changes
+   * nothing. false: stay in this process's session (A/B measurements).
+   */
+  ownSession?: boolean;
   /** Extra Node.js flags for the receiver process (diagnostics: the bench's CPU profiles). */
   execArgv?: string[];
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
@@ -69,7 +78,9 @@ export async function startIsolatedReceiver(opts: IsolatedReceiverOptions): Prom
 
   const launch = (port: number): Promise<number> =>
     new Promise<number>((resolve, reject) => {
-      child = spawn(process.execPath, [...(opts.execArgv ?? []), '--import', TSX, CHILD], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      // detached: setsid(), a session (and autogroup) of its own; it still ends with this
+      // process (it exits when the IPC channel closes) and ignores a terminal's Ctrl-C anyway.
+      child = spawn(process.execPath, [...(opts.execArgv ?? []), '--import', TSX, CHILD], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: opts.ownSession ?? true });
       const proc = child;
       closed = new Promise<void>((r) => proc.once('exit', () => r()));
       type FromChild = { t: string; port?: number; message?: string; head?: string; source?: string; code?: number; nice?: number; niceRefused?: string };
