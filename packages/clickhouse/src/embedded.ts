@@ -11,8 +11,7 @@
  */
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { createClient, parseError, type ClickHouseClient } from '@clickhouse/client';
 import {
   type ClickHouseStore,
   type InFlightStatement,
@@ -21,16 +20,18 @@ import {
   type StreamInsertSpec,
   StoreError,
   StoreLockedError,
+  INSERT_SETTINGS,
   insertSql,
   lineBatches,
   selectSql,
-  insertPayload,
+  insertPayloadBuffer,
 } from './store.ts';
 import { shieldStdinFromEngine } from './stdinShield.ts';
 
 type ChdbModule = typeof import('chdb');
 type ChdbConnectionModule = typeof import('chdb/connection');
 type ChdbSession = InstanceType<ChdbModule['Session']>;
+type ChdbConnection = ReturnType<ChdbConnectionModule['createChdbConnection']>;
 
 export interface EmbeddedOptions {
   /** Data directory of the engine (created if missing). */
@@ -140,15 +141,17 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
   shieldStdinFromEngine();
   const { chdb, conn } = await loadChdb();
   const clients: ClickHouseClient[] = [];
+  // The engine connection under each client: inserts bypass the client (see rawInsert below).
+  const engines = new WeakMap<ClickHouseClient, ChdbConnection>();
   const open = (): ClickHouseClient => {
     try {
+      const engine = conn.createChdbConnection({ path });
       // chDB's Connection implements client-common's Connection contract; the cast
       // bridges the two packages' separately declared (structurally equal) types.
-      const connection = conn.createChdbConnection({ path }) as unknown as NonNullable<
-        Parameters<typeof createClient>[0]
-      >['connection'];
+      const connection = engine as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection'];
       const client = createClient({ connection });
       clients.push(client);
+      engines.set(client, engine);
       return client;
     } catch (err) {
       const pid = holderPid(path);
@@ -209,6 +212,34 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
   let closed = false;
   let closing: Promise<void> | null = null;
   const pickReader = () => readers.reduce((a, b) => (b.busy < a.busy ? b : a));
+  /**
+   * An insert on the write connection through chDB's raw insert: the payload Buffer goes to
+   * the engine as is and its parser reads it. Through the client adapter the same payload
+   * became one JS string and was concatenated after the SQL (`${sql}\n${body}`) before the
+   * engine saw it: several MB copied and re-encoded per 50k-row batch. Same statement, same
+   * SETTINGS (chDB renders them into the INSERT), same connection, same queue; errors get the
+   * client's shape (`type`, `code`), which the loader's transient/data classification reads.
+   */
+  const rawInsert = (w: ClickHouseClient, table: string, payload: Buffer, dedupToken?: string, columns?: readonly string[]) => {
+    insertSql(table, dedupToken, columns); // validates the table, token and columns (StoreError)
+    const settings: Record<string, string | number> = { ...INSERT_SETTINGS };
+    if (dedupToken !== undefined) settings.insert_deduplication_token = dedupToken;
+    return engines
+      .get(w)!
+      .chdb.rawInsert({
+        table: table.includes('.') ? table : `${opts.database}.${table}`,
+        values: payload,
+        format: columns ? 'JSONCompactEachRow' : 'JSONEachRow',
+        ...(columns ? { columns } : {}),
+        settings,
+      })
+      .catch((err: unknown) => {
+        const msg = err instanceof Error && err.message ? err.message : String(err);
+        const mapped = parseError(msg);
+        if (mapped !== err) (mapped as Error & { cause?: unknown }).cause = err;
+        throw mapped;
+      });
+  };
 
   const store: ClickHouseStore = {
     backend: 'embedded',
@@ -277,16 +308,16 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
 
     async insert(spec: InsertSpec): Promise<void> {
       if (spec.rows.length === 0) return;
-      await onWriter(`insert ${spec.table}`, (w) =>
-        w.exec({ query: insertSql(spec.table, spec.dedupToken, spec.columns), values: insertPayload(spec.rows, spec.columns) as unknown as Readable }),
-      );
+      const payload = insertPayloadBuffer(spec.rows, spec.columns);
+      await onWriter(`insert ${spec.table}`, (w) => rawInsert(w, spec.table, payload, spec.dedupToken, spec.columns));
     },
 
     async insertStream(spec: StreamInsertSpec) {
       let rows = 0;
       let bytes = 0;
       for await (const batch of lineBatches(spec.source, spec.batchBytes ?? 16 * 1024 * 1024)) {
-        await onWriter(`insert ${spec.table}`, (w) => w.exec({ query: insertSql(spec.table, undefined, spec.columns), values: batch.text as unknown as Readable }));
+        const payload = Buffer.from(batch.text, 'utf8');
+        await onWriter(`insert ${spec.table}`, (w) => rawInsert(w, spec.table, payload, undefined, spec.columns));
         rows += batch.rows;
         bytes += batch.text.length;
         spec.onProgress?.({ rows, bytes });
