@@ -11,7 +11,6 @@
  */
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
 import { createClient, parseError, type ClickHouseClient } from '@clickhouse/client';
 import {
   type ClickHouseStore,
@@ -22,16 +21,18 @@ import {
   type StreamInsertSpec,
   StoreError,
   StoreLockedError,
+  INSERT_SETTINGS,
   insertSql,
   lineBatches,
   selectSql,
-  insertPayload,
+  insertPayloadBuffer,
 } from './store.ts';
 import { shieldStdinFromEngine } from './stdinShield.ts';
 
 type ChdbModule = typeof import('chdb');
 type ChdbConnectionModule = typeof import('chdb/connection');
 type ChdbSession = InstanceType<ChdbModule['Session']>;
+type ChdbConnection = ReturnType<ChdbConnectionModule['createChdbConnection']>;
 
 export interface EmbeddedOptions {
   /** Data directory of the engine (created if missing). */
@@ -170,15 +171,17 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
     if (pid !== null || isLockError(err)) return new StoreLockedError(lockedMessage(path, pid), { cause: err });
     return new StoreError(`cannot open the embedded ClickHouse at ${path}: ${(err as Error).message}`, { cause: err });
   };
+  // The engine connection under each client: inserts bypass the client (see rawInsert below).
+  const engines = new WeakMap<ClickHouseClient, ChdbConnection>();
   const open = (): ClickHouseClient => {
     try {
+      const engine = conn.createChdbConnection({ path });
       // chDB's Connection implements client-common's Connection contract; the cast
       // bridges the two packages' separately declared (structurally equal) types.
-      const connection = conn.createChdbConnection({ path }) as unknown as NonNullable<
-        Parameters<typeof createClient>[0]
-      >['connection'];
+      const connection = engine as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection'];
       const client = createClient({ connection });
       clients.push(client);
+      engines.set(client, engine);
       return client;
     } catch (err) {
       throw openFailed(err);
@@ -270,6 +273,28 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
   const streams = new Set<Issued>();
   let closed = false;
   let closing: Promise<void> | null = null;
+  /**
+   * An insert on the write connection through chDB's raw insert: the payload Buffer goes to
+   * the engine as is and its parser reads it. Through the client adapter the same payload
+   * became one JS string and was concatenated after the SQL (`${sql}\n${body}`) before the
+   * engine saw it: several MB copied and re-encoded per 50k-row batch. Same statement, same
+   * SETTINGS (chDB renders them into the INSERT), same connection, same queue; errors get the
+   * client's shape (`type`, `code`), which the loader's transient/data classification reads.
+   */
+  const rawInsert = (w: ClickHouseClient, table: string, payload: Buffer, dedupToken?: string, columns?: readonly string[]) => {
+    insertSql(table, dedupToken, columns); // validates the table, token and columns (StoreError)
+    const settings: Record<string, string | number> = { ...INSERT_SETTINGS };
+    if (dedupToken !== undefined) settings.insert_deduplication_token = dedupToken;
+    return engineCall(
+      engines.get(w)!.chdb.rawInsert({
+        table: table.includes('.') ? table : `${opts.database}.${table}`,
+        values: payload,
+        format: columns ? 'JSONCompactEachRow' : 'JSONEachRow',
+        ...(columns ? { columns } : {}),
+        settings,
+      }),
+    );
+  };
 
   const store: ClickHouseStore = {
     backend: 'embedded',
@@ -315,16 +340,16 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
 
     async insert(spec: InsertSpec): Promise<void> {
       if (spec.rows.length === 0) return;
-      await onWriter(`insert ${spec.table}`, (w) =>
-        w.exec({ query: insertSql(spec.table, spec.dedupToken, spec.columns), values: insertPayload(spec.rows, spec.columns) as unknown as Readable }),
-      );
+      const payload = insertPayloadBuffer(spec.rows, spec.columns);
+      await onWriter(`insert ${spec.table}`, (w) => rawInsert(w, spec.table, payload, spec.dedupToken, spec.columns));
     },
 
     async insertStream(spec: StreamInsertSpec) {
       let rows = 0;
       let bytes = 0;
       for await (const batch of lineBatches(spec.source, spec.batchBytes ?? 16 * 1024 * 1024)) {
-        await onWriter(`insert ${spec.table}`, (w) => w.exec({ query: insertSql(spec.table, undefined, spec.columns), values: batch.text as unknown as Readable }));
+        const payload = Buffer.from(batch.text, 'utf8');
+        await onWriter(`insert ${spec.table}`, (w) => rawInsert(w, spec.table, payload, undefined, spec.columns));
         rows += batch.rows;
         bytes += batch.text.length;
         spec.onProgress?.({ rows, bytes });
