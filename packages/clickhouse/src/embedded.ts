@@ -18,12 +18,14 @@ import {
   type InsertSpec,
   type Params,
   type QuerySpec,
+  type RawStreamSpec,
   type StreamInsertSpec,
   StoreError,
   StoreLockedError,
   INSERT_SETTINGS,
   insertSql,
   lineBatches,
+  rawStreamSql,
   selectSql,
   insertPayloadBuffer,
 } from './store.ts';
@@ -317,6 +319,34 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
           for await (const chunk of st) {
             const rows = chunk.rows<T>();
             if (rows.length) yield rows;
+          }
+        } finally {
+          st.cancel();
+        }
+      } finally {
+        streams.delete(issued);
+        sessions.delete(session);
+        session.close();
+      }
+    },
+
+    async *streamRaw(spec: RawStreamSpec): AsyncIterable<Buffer> {
+      // As stream(): a session of its own (one active stream per session; opening one costs
+      // ~2 ms). The engine produces the next chunk only when it is fetched.
+      if (closed) throw new StoreError(`the embedded store is closed (${spec.name})`);
+      const sql = rawStreamSql(spec);
+      const session = new chdb.Session(path);
+      sessions.add(session);
+      const issued: Issued = { name: spec.name, since: Date.now(), running: true };
+      streams.add(issued);
+      try {
+        await session.queryAsync(`USE ${opts.database}`);
+        // The format travels in the SQL (FORMAT …), which the engine obeys over this default.
+        const st = session.queryStreamBind(sql, spec.params ?? {}, { format: spec.format });
+        try {
+          for await (const chunk of st) {
+            const raw = chunk.raw();
+            if (raw.byteLength > 0) yield Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
           }
         } finally {
           st.cancel();

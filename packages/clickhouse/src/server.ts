@@ -9,9 +9,11 @@ import {
   type ClickHouseStore,
   type InsertSpec,
   type QuerySpec,
+  type RawStreamSpec,
   type StreamInsertSpec,
   insertSql,
   lineBatches,
+  rawStreamSql,
   selectSql,
   insertPayload,
 } from './store.ts';
@@ -55,6 +57,20 @@ export async function openServerStore(opts: ServerOptions): Promise<ClickHouseSt
       const parts: Buffer[] = [];
       for await (const chunk of rs.stream) parts.push(chunk as Buffer);
       return Buffer.concat(parts);
+    },
+    async *streamRaw(spec: RawStreamSpec): AsyncIterable<Buffer> {
+      // A consumer that stops early aborts the request: the client closes its socket and the
+      // server cancels the statement (destroying the response stream alone left the request
+      // open until its timeout).
+      const abort = new AbortController();
+      const rs = await client.exec({ query: rawStreamSql(spec), query_params: spec.params ?? {}, abort_signal: abort.signal });
+      let done = false;
+      try {
+        for await (const chunk of rs.stream) yield chunk as Buffer;
+        done = true;
+      } finally {
+        if (!done) abort.abort();
+      }
     },
     async command(spec: QuerySpec): Promise<void> {
       const sql = spec.settings ? selectSql(spec) : spec.sql;

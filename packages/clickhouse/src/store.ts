@@ -24,6 +24,24 @@ export interface QuerySpec {
   settings?: Record<string, number | string>;
 }
 
+/**
+ * Formats `streamRaw` hands out undecoded: `RawBLOB` (the values of one String column,
+ * concatenated) or `RowBinary` (for one String column: each value after its length as an
+ * unsigned LEB128 varint, so a reader finds where each row ends).
+ */
+export const RAW_FORMATS = ['RawBLOB', 'RowBinary'] as const;
+export type RawFormat = (typeof RAW_FORMATS)[number];
+
+export interface RawStreamSpec extends QuerySpec {
+  format: RawFormat;
+}
+
+/** The statement of a `streamRaw`: the SELECT with its settings, then `FORMAT <format>` (checked, never caller text). */
+export function rawStreamSql(spec: RawStreamSpec): string {
+  if (!(RAW_FORMATS as readonly string[]).includes(spec.format)) throw new StoreError(`invalid raw format ${JSON.stringify(spec.format)}`);
+  return `${selectSql(spec)} FORMAT ${spec.format}`;
+}
+
 export interface InsertSpec {
   table: string;
   rows: readonly object[];
@@ -60,6 +78,14 @@ export interface ClickHouseStore {
    * one selected String column, concatenated, nothing decoded. For text the SQL renders itself.
    */
   queryRaw(spec: QuerySpec): Promise<Buffer>;
+  /**
+   * A large result as the bytes ClickHouse writes in `spec.format`, chunk by chunk as the
+   * engine writes them, with backpressure: the next chunk is fetched when the consumer asks
+   * for it, so memory is a chunk, not the result. Chunk boundaries are arbitrary (a value may
+   * span two). No `max_execution_time`: a consumer may be slow on purpose (a file, gzip); the
+   * caller bounds the whole. Leaving the loop early cancels the statement.
+   */
+  streamRaw(spec: RawStreamSpec): AsyncIterable<Buffer>;
   /** DDL and other statements without a result. Runs on the write connection. */
   command(spec: QuerySpec): Promise<void>;
   /** One bounded batch of rows. */

@@ -1,9 +1,9 @@
 /**
  * A ClickHouseStore whose every call goes to a storeHost.ts process (tests only): several
- * OS processes share one real embedded engine. Streams come back in one chunk.
+ * OS processes share one real embedded engine. Streams (rows and raw) come back in one chunk.
  */
 import { request } from 'node:http';
-import { type ClickHouseStore, type InsertSpec, type QuerySpec, StoreError, type StreamInsertSpec } from '@quaylogs/clickhouse';
+import { type ClickHouseStore, type InsertSpec, type QuerySpec, type RawStreamSpec, StoreError, type StreamInsertSpec } from '@quaylogs/clickhouse';
 
 function call<T>(port: number, op: string, spec: unknown): Promise<T> {
   // BigInt parameters (UInt128 event keys) travel as tagged strings.
@@ -33,6 +33,9 @@ export function remoteStore(port: number): ClickHouseStore {
       yield await call<T[]>(port, 'query', spec);
     },
     queryRaw: async (spec: QuerySpec) => Buffer.from(await call<string>(port, 'queryRaw', spec), 'base64'),
+    async *streamRaw(spec: RawStreamSpec) {
+      yield Buffer.from(await call<string>(port, 'streamRaw', spec), 'base64');
+    },
     command: (spec: QuerySpec) => call<void>(port, 'command', spec),
     insert: (spec: InsertSpec) => call<void>(port, 'insert', spec),
     async insertStream(spec: StreamInsertSpec) {

@@ -31,6 +31,11 @@ const server = createServer((req, res) => {
         else if (op === 'command') await store.command(spec);
         else if (op === 'insert') await store.insert(spec);
         else if (op === 'queryRaw') out = (await store.queryRaw(spec)).toString('base64');
+        else if (op === 'streamRaw') {
+          const parts: Buffer[] = [];
+          for await (const chunk of store.streamRaw(spec)) parts.push(chunk);
+          out = Buffer.concat(parts).toString('base64');
+        }
         else if (op === 'ping') out = await store.ping();
         else throw new Error(`unknown op ${op}`);
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ out }));

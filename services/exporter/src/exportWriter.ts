@@ -1,7 +1,7 @@
 /**
  * Writes one export file in bounded memory: ClickHouse renders the entries (exportSql.ts),
- * page by page, oldest first; the exporter writes each page's bytes with backpressure
- * (through gzip when asked).
+ * oldest first, in one statement per slice of the window, streamed out chunk by chunk; the
+ * exporter writes the bytes with backpressure (through gzip when asked).
  */
 import { isAscii } from 'node:buffer';
 import { Readable } from 'node:stream';
@@ -13,6 +13,7 @@ import { type AccountInfo, NO_EXTENDED_FIELDS, type UsageLogRow } from '@quaylog
 import type { ExportFileWriter } from '@quaylogs/delivery';
 import { asciiJson, csvField, type DocumentDetails, EntryRenderer, type ExportFormat, type Formatter, formatterFor } from './exportFormats.ts';
 import { type FallbackFields, renderedEntrySql, renderParams } from './exportSql.ts';
+import { RowFrames } from './rowFrames.ts';
 
 export class GenerationTimeout extends Error {
   override name = 'GenerationTimeout';
@@ -30,9 +31,9 @@ export interface WriteExportOptions {
   chunkRows: number;
   /** Give up (GenerationTimeout) when writing takes longer than this. */
   deadline: number;
-  /** Entries per page (default PAGE_ROWS; tests use small pages to cross many boundaries). */
+  /** Entries between two progress reports (default PAGE_ROWS; tests use small pages to cross many boundaries). */
   pageRows?: number;
-  /** Called after each page (progress, tests). */
+  /** Called after every `pageRows` entries and after the last (progress, tests). */
   onChunk?: (rows: number) => void | Promise<void>;
 }
 
@@ -62,9 +63,8 @@ const DAY_MS = 86_400_000;
 /**
  * Cuts the window into consecutive slices of about SLICE_ROWS entries each, from the
  * exact per-day counts of the rollups: quiet days are merged, busy days are cut into
- * equal runs of hours. Pages are then found within one slice at a time: when the engine
- * cannot read the window in key order, finding a page's end sorts the keys of the rest
- * of its slice, not of the rest of the window.
+ * equal runs of hours. When the engine cannot read the window in key order, each
+ * statement then sorts one slice, not the rest of the window.
  */
 export async function exportSlices(store: ClickHouseStore, filter: LogFilter): Promise<{ start: Date; end: Date }[]> {
   const perDay = new Map<number, number>();
@@ -99,10 +99,10 @@ export async function exportSlices(store: ClickHouseStore, filter: LogFilter): P
   return slices;
 }
 
-/** Entries per page: one page is one rendered result held in memory (about 0.6 KB per entry). */
+/** Entries per progress report (`onChunk`), and per keyset page of `exportPages`. */
 export const PAGE_ROWS = 20_000;
 
-/** The position after the last entry written: the next page starts strictly after it. */
+/** The position after the last entry of a keyset page: the next page starts strictly after it. */
 export interface Cursor {
   datetime: string;
   eventKey: string;
@@ -141,26 +141,6 @@ async function performerTexts(
   return { names, texts };
 }
 
-/** Writes a page the engine rendered, rendering in Node the rows it left to Node. */
-async function* pageBytes(page: Buffer, fmt: Formatter, renderer: EntryRenderer, accounts: AccountLoader, asciiOnly: boolean): AsyncGenerator<Buffer> {
-  let at = 0;
-  while (at < page.length) {
-    const nul = page.indexOf(0, at);
-    const end = nul === -1 ? page.length : nul;
-    if (end > at) {
-      const text = page.subarray(at, end);
-      yield asciiOnly && !isAscii(text) ? Buffer.from(asciiJson(text.toString('utf8'))) : text;
-    }
-    if (nul === -1) break;
-    const close = page.indexOf(0, nul + 1);
-    const [kind, performer, ip, datetime, metadata, namespace, repository] = JSON.parse(page.toString('utf8', nul + 1, close)) as FallbackFields;
-    const row: UsageLogRow = { ...FALLBACK_ROW, kind, performer, ip, datetime, metadata, namespace, repository };
-    if (performer !== '') await accounts.load([performer]);
-    yield Buffer.from(fmt.entry(row, renderer.render(row)));
-    at = close + 1;
-  }
-}
-
 const FALLBACK_ROW: UsageLogRow = {
   source: '', namespace: '', repository: '', kind: '', performer: '', ip: '', datetime: '', metadata: '', event_key: '0', ...NO_EXTENDED_FIELDS,
 };
@@ -168,15 +148,15 @@ const FALLBACK_ROW: UsageLogRow = {
 /**
  * Streams the matching entries into the writer's stream; returns how many were written.
  *
- * The window is read in keyset pages of PAGE_ROWS entries, oldest first: a first statement
- * finds where the page ends (count and last `(datetime, event_key)` of the next PAGE_ROWS
- * keys after the cursor, two narrow columns), a second renders exactly the entries up to
- * there, each as its final bytes (exportSql.ts), read as one raw blob. Entries sharing a
- * timestamp are split across pages by `event_key`, never lost or repeated. Without a fixed
- * namespace (a superuser export) the engine cannot read in order, so the window is first cut into
- * slices of about SLICE_ROWS entries from the rollups' day counts and paged slice by slice.
- * Memory is one page (and the engine's work on it); the event loop gets a turn after every
- * page, so BullMQ keeps renewing the job's lock.
+ * Each slice of the window is one statement that renders every entry, oldest first
+ * (`ORDER BY datetime, event_key`), each as its final bytes (exportSql.ts), streamed out of
+ * the engine chunk by chunk (`streamRaw`, RowBinary so each entry's end is known) and written
+ * with backpressure: memory is a chunk and the engine's work on the slice, never a page or
+ * the result. With a fixed namespace the engine reads the window in key order, so the whole
+ * window is one slice and one statement; without one (a superuser export) the window is cut
+ * into slices of about SLICE_ROWS entries from the rollups' day counts, so the engine sorts a
+ * slice at a time. Progress (`onChunk`) is reported after every `pageRows` entries written,
+ * and after the last.
  */
 export async function writeExport(opts: WriteExportOptions): Promise<{ rows: number }> {
   const fmt = formatterFor(opts.format, opts.details);
@@ -187,27 +167,52 @@ export async function writeExport(opts: WriteExportOptions): Promise<{ rows: num
   const rendered = renderedEntrySql(opts.format);
   const fixedParams = { ...renderParams(opts.format), performer_names: performers.names, performer_texts: performers.texts };
   const settings = pageSettings(filter, opts.chunkRows);
+  const pageRows = opts.pageRows ?? PAGE_ROWS;
+  const asciiOnly = opts.format === 'json';
+  const slices = readsInOrder(filter) ? [{ start: filter.start, end: filter.end }] : await exportSlices(opts.store, filter);
   let rows = 0;
+  const text = (b: Buffer): Buffer => (asciiOnly && !isAscii(b) ? Buffer.from(asciiJson(b.toString('utf8'))) : b);
 
   async function* bytes(): AsyncGenerator<Buffer> {
     const head = fmt.head();
     if (head) yield Buffer.from(head);
-    const pages = exportPages({ store: opts.store, filter, chunkRows: opts.chunkRows, pageRows: opts.pageRows ?? PAGE_ROWS, deadline: opts.deadline });
-    for await (const { where, after, n, last } of pages) {
-      const page = await opts.store.queryRaw({
-        name: 'exports.page',
-        sql: `WITH ${rendered.with} SELECT ${rendered.text} FROM usage_logs
-              WHERE ${where.sql}${after.sql} AND datetime <= {last_time:DateTime64(3, 'UTC')}
-                AND (datetime, event_key) <= ({last_time:DateTime64(3, 'UTC')}, {last_key:UInt128})
-              ORDER BY datetime, event_key`,
-        params: { ...where.params, ...after.params, ...fixedParams, last_time: last.datetime, last_key: last.eventKey },
+    for (const slice of slices) {
+      if (Date.now() > opts.deadline) throw new GenerationTimeout('the export took longer than allowed');
+      const where = whereFor({ ...filter, start: slice.start, end: slice.end });
+      const frames = new RowFrames();
+      const chunks = opts.store.streamRaw({
+        name: 'exports.slice',
+        sql: `WITH ${rendered.with} SELECT ${rendered.text} FROM usage_logs WHERE ${where.sql} ORDER BY datetime, event_key`,
+        params: { ...where.params, ...fixedParams },
         settings,
+        format: 'RowBinary',
       });
-      yield* pageBytes(page, fmt, renderer, accounts, opts.format === 'json');
-      rows += n;
-      await opts.onChunk?.(rows);
-      await nextTurn();
+      for await (const chunk of chunks) {
+        if (Date.now() > opts.deadline) throw new GenerationTimeout('the export took longer than allowed');
+        const { bodies, ends } = frames.push(chunk);
+        // Consecutive entries the engine rendered go out as one slice of `bodies`; a row it
+        // left to Node (a NUL-delimited record of its fields) is rendered here.
+        let from = 0;
+        for (let i = 0, start = 0; i < ends.length; start = ends[i]!, i++) {
+          const end = ends[i]!;
+          if (bodies[start] === 0) {
+            if (start > from) yield text(bodies.subarray(from, start));
+            from = end;
+            yield Buffer.from(await fallbackEntry(bodies.toString('utf8', start + 1, end - 1), fmt, renderer, accounts));
+          }
+          if (++rows % pageRows === 0) {
+            if (end > from) yield text(bodies.subarray(from, end));
+            from = end;
+            await opts.onChunk?.(rows);
+            await nextTurn();
+          }
+        }
+        const last = ends.length > 0 ? ends[ends.length - 1]! : 0;
+        if (last > from) yield text(bodies.subarray(from, last));
+      }
+      frames.finish();
     }
+    if (rows % pageRows !== 0) await opts.onChunk?.(rows);
     const tail = fmt.tail();
     if (tail) yield Buffer.from(tail);
   }
@@ -218,16 +223,24 @@ export async function writeExport(opts: WriteExportOptions): Promise<{ rows: num
   return { rows };
 }
 
+/** The entry of a row the engine left to Node, from the fields it sent (FALLBACK in exportSql.ts). */
+async function fallbackEntry(fields: string, fmt: Formatter, renderer: EntryRenderer, accounts: AccountLoader): Promise<string> {
+  const [kind, performer, ip, datetime, metadata, namespace, repository] = JSON.parse(fields) as FallbackFields;
+  const row: UsageLogRow = { ...FALLBACK_ROW, kind, performer, ip, datetime, metadata, namespace, repository };
+  if (performer !== '') await accounts.load([performer]);
+  return fmt.entry(row, renderer.render(row));
+}
+
 /** usage_logs is ordered by (namespace, datetime, event_key): with the namespace fixed, the engine reads the window in key order. */
 const readsInOrder = (filter: LogFilter): boolean => filter.namespace !== undefined;
 
 /** The engine settings of an export's statements. */
 export function pageSettings(filter: LogFilter, chunkRows: number): Record<string, number> {
-  // In key order a page is one contiguous run of granules: a second read thread only splits
-  // it and adds a merge of the two halves. Interleaved A/B on a 2M-row store: as fast on a
-  // quiet machine (6 pairs, medians 1.42 s both), faster when the cores are shared (4 of 4
-  // pairs at load 12–17), and an engine page of rendered text held about a third less memory.
-  // A superuser page scans its whole slice, where two threads may help.
+  // In key order a window is one contiguous run of granules: a second read thread only splits
+  // it and adds a merge of the two halves. Interleaved A/B on a 2M-row store (keyset pages
+  // then): as fast on a quiet machine (6 pairs, medians 1.42 s both), faster when the cores
+  // are shared (4 of 4 pairs at load 12–17), and a page of rendered text held about a third
+  // less memory. A superuser slice is sorted, where two threads may help.
   return readsInOrder(filter) ? { max_block_size: chunkRows, max_threads: 1 } : { max_block_size: chunkRows };
 }
 
@@ -241,9 +254,10 @@ export interface ExportPage {
 
 /**
  * The window's keyset pages, oldest first, found by the narrow bound statement alone (count
- * and last key of the next `pageRows` keys). writeExport renders each; E2's floor walks them
- * without rendering. With the namespace fixed a page costs its own rows, however long the
- * window; otherwise the window is cut into slices first (exportSlices) and paged slice by slice.
+ * and last key of the next `pageRows` keys): E2's floor (test/bench/exportChild.ts) walks them,
+ * the cheapest read that still visits every entry of the export in order. With the namespace
+ * fixed a page costs its own rows, however long the window; otherwise the window is cut into
+ * slices first (exportSlices) and paged slice by slice.
  */
 export async function* exportPages(opts: {
   store: ClickHouseStore;
