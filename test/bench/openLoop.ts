@@ -30,7 +30,7 @@ export function schedstat(pid: number | 'self' = 'self', mainThreadOnly = false)
 }
 
 export interface Poster {
-  post(body: string): Promise<number>;
+  post(body: Buffer | string): Promise<number>;
   close(): void;
 }
 
@@ -38,7 +38,7 @@ export interface Poster {
 export function hecPoster(url: string, token: string, sockets: number): Poster {
   const agent = new http.Agent({ keepAlive: true, maxSockets: sockets });
   const target = new URL('/services/collector/event', url);
-  const post = (body: string) =>
+  const post = (body: Buffer | string) =>
     new Promise<number>((resolve, reject) => {
       const req = http.request(
         target,

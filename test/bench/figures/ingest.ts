@@ -9,17 +9,16 @@
  * Events are the demo generator's rows in the body Quay's splunk_hec producer
  * sends (keys sorted, datetime in whole Unix seconds).
  */
-import http from 'node:http';
 import { createConnection } from 'node:net';
 import type { UsageLogRow } from '@quaylogs/core';
 import { demoRows } from '@quaylogs/demo';
 import { startIngestServer, type IngestServer } from '../ingestServer.ts';
+import { hecPoster, type Poster } from '../openLoop.ts';
 import { postsFromChild } from '../postLoad.ts';
 import { percentile } from '../timing.ts';
 import type { BenchContext, BenchOptions, Figure, Measurement } from '../types.ts';
 import { requirePaths, tryImport } from './codePaths.ts';
 
-const HEC_PATH = '/services/collector/event';
 export const I2_RATE = 2_000;
 
 /** Why the ingest figures cannot run, or null. */
@@ -90,29 +89,9 @@ export function eventsFor(ctx: BenchContext, count: number, seed: number): { bod
   return { bodies, kinds };
 }
 
-export function poster(server: IngestServer, sockets: number) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: sockets });
-  const url = new URL(HEC_PATH, server.url);
-  const post = (body: Buffer | string) =>
-    new Promise<number>((resolve, reject) => {
-      const req = http.request(
-        url,
-        {
-          method: 'POST',
-          agent,
-          headers: { authorization: `Splunk ${server.hecToken}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        },
-      );
-      req.on('error', reject);
-      // A post the server never answers fails the figure instead of stalling the run.
-      req.setTimeout(120_000, () => req.destroy(new Error('HEC post: no answer within 120 s')));
-      req.end(body);
-    });
-  return { post, close: () => agent.destroy() };
+/** HEC posts to the server's receiver on a keep-alive agent of `sockets` connections. */
+export function poster(server: IngestServer, sockets: number): Poster {
+  return hecPoster(server.url, server.hecToken, sockets);
 }
 
 /** Polls until `n` rows of the server's source are queryable; fails when the count stalls for `stallMs`. */
