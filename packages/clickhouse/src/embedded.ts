@@ -34,6 +34,7 @@ import { shieldStdinFromEngine } from './stdinShield.ts';
 type ChdbModule = typeof import('chdb');
 type ChdbConnectionModule = typeof import('chdb/connection');
 type ChdbSession = InstanceType<ChdbModule['Session']>;
+type StreamChunk = import('chdb').StreamChunk;
 type ChdbConnection = ReturnType<ChdbConnectionModule['createChdbConnection']>;
 
 export interface EmbeddedOptions {
@@ -298,6 +299,32 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
     );
   };
 
+  /**
+   * One streamed statement on a chDB session of its own (a session allows one active stream;
+   * opening one costs ~2 ms): its chunks, fetched one at a time, so the engine produces the
+   * next only when asked. The session is closed however the consumer stops.
+   */
+  async function* streamChunks(name: string, sql: string, params: Params | undefined, format: string): AsyncGenerator<StreamChunk> {
+    if (closed) throw new StoreError(`the embedded store is closed (${name})`);
+    const session = new chdb.Session(path);
+    sessions.add(session);
+    const issued: Issued = { name, since: Date.now(), running: true };
+    streams.add(issued);
+    try {
+      await session.queryAsync(`USE ${opts.database}`);
+      const st = session.queryStreamBind(sql, params ?? {}, { format });
+      try {
+        yield* st;
+      } finally {
+        st.cancel();
+      }
+    } finally {
+      streams.delete(issued);
+      sessions.delete(session);
+      session.close();
+    }
+  }
+
   const store: ClickHouseStore = {
     backend: 'embedded',
     database: opts.database,
@@ -307,54 +334,17 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHou
     },
 
     async *stream<T>(spec: QuerySpec): AsyncIterable<T[]> {
-      // A chDB session allows one active stream; each stream gets its own session.
-      const session = new chdb.Session(path);
-      sessions.add(session);
-      const issued: Issued = { name: spec.name, since: Date.now(), running: true };
-      streams.add(issued);
-      try {
-        await session.queryAsync(`USE ${opts.database}`);
-        const st = session.queryStreamBind(selectSql(spec), spec.params ?? {}, { format: 'JSONEachRow' });
-        try {
-          for await (const chunk of st) {
-            const rows = chunk.rows<T>();
-            if (rows.length) yield rows;
-          }
-        } finally {
-          st.cancel();
-        }
-      } finally {
-        streams.delete(issued);
-        sessions.delete(session);
-        session.close();
+      for await (const chunk of streamChunks(spec.name, selectSql(spec), spec.params, 'JSONEachRow')) {
+        const rows = chunk.rows<T>();
+        if (rows.length) yield rows;
       }
     },
 
     async *streamRaw(spec: RawStreamSpec): AsyncIterable<Buffer> {
-      // As stream(): a session of its own (one active stream per session; opening one costs
-      // ~2 ms). The engine produces the next chunk only when it is fetched.
-      if (closed) throw new StoreError(`the embedded store is closed (${spec.name})`);
-      const sql = rawStreamSql(spec);
-      const session = new chdb.Session(path);
-      sessions.add(session);
-      const issued: Issued = { name: spec.name, since: Date.now(), running: true };
-      streams.add(issued);
-      try {
-        await session.queryAsync(`USE ${opts.database}`);
-        // The format travels in the SQL (FORMAT …), which the engine obeys over this default.
-        const st = session.queryStreamBind(sql, spec.params ?? {}, { format: spec.format });
-        try {
-          for await (const chunk of st) {
-            const raw = chunk.raw();
-            if (raw.byteLength > 0) yield Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-          }
-        } finally {
-          st.cancel();
-        }
-      } finally {
-        streams.delete(issued);
-        sessions.delete(session);
-        session.close();
+      // The format travels in the SQL (FORMAT …), which the engine obeys over the session's default.
+      for await (const chunk of streamChunks(spec.name, rawStreamSql(spec), spec.params, spec.format)) {
+        const raw = chunk.raw();
+        if (raw.byteLength > 0) yield Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
       }
     },
 
