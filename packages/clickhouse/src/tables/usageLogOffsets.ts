@@ -102,6 +102,46 @@ function locate(buckets: readonly TimeBucket[], offset: number): { index: number
 }
 
 /**
+ * The time range whose newest `skip + count` entries end with the page at `offset`, and the
+ * `skip` to drop inside it (null: the window holds no entry at that position).
+ */
+async function pageRange(
+  store: ClickHouseStore,
+  filter: LogFilter,
+  offset: number,
+  count: number,
+  days: readonly TimeBucket[] | undefined,
+): Promise<{ range: LogFilter; skip: number } | null> {
+  if (count <= 0 || filter.end <= filter.start) return null;
+  let buckets = [...(days ?? (await dailyBuckets(store, filter)))];
+  let at = locate(buckets, offset);
+  if (!at) return null;
+  if (at.skip > REFINE_ABOVE) {
+    const minutes = await minuteBuckets(store, filter, buckets[at.index]!);
+    buckets = [...buckets.slice(0, at.index), ...minutes, ...buckets.slice(at.index + 1)];
+    at = locate(buckets, offset);
+    if (!at) return null;
+  }
+  // Extend the range to older buckets until it holds skip + count entries (or the window ends).
+  let last = at.index;
+  let held = buckets[last]!.count;
+  while (held < at.skip + count && last + 1 < buckets.length) held += buckets[++last]!.count;
+  return { range: { ...filter, start: new Date(buckets[last]!.start), end: new Date(buckets[at.index]!.end) }, skip: at.skip };
+}
+
+/** The page's statement over its range: `select` (or the stored row), newest first, `count` from `skip`. */
+function pageStatement(range: LogFilter, skip: number, count: number, select: SelectList | undefined) {
+  const w = whereFor(range);
+  return {
+    name: select?.name ?? 'usageLogOffsets.page',
+    sql: `SELECT ${select?.sql ?? USAGE_LOG_COLUMNS.join(', ')} FROM usage_logs WHERE ${w.sql}
+          ORDER BY datetime DESC, event_key DESC LIMIT {limit:UInt32} OFFSET {skip:UInt64}`,
+    params: { ...w.params, limit: count, skip },
+    ...(select?.settings ? { settings: select.settings } : {}),
+  };
+}
+
+/**
  * `count` entries from position `offset` of the window, newest first (ties by event_key,
  * descending): the rows of `ORDER BY datetime DESC, event_key DESC LIMIT count OFFSET offset`.
  * `opts.days` may be passed when the caller already holds this filter's daily buckets;
@@ -115,33 +155,29 @@ export async function readUsageLogsAt<T = UsageLogRow>(
   count: number,
   opts: { days?: readonly TimeBucket[]; now?: Date; select?: SelectList } = {},
 ): Promise<T[]> {
-  if (count <= 0 || filter.end <= filter.start) return [];
-  let buckets = [...(opts.days ?? (await dailyBuckets(store, filter)))];
-  let at = locate(buckets, offset);
+  const at = await pageRange(store, filter, offset, count, opts.days);
   if (!at) return [];
-  if (at.skip > REFINE_ABOVE) {
-    const minutes = await minuteBuckets(store, filter, buckets[at.index]!);
-    buckets = [...buckets.slice(0, at.index), ...minutes, ...buckets.slice(at.index + 1)];
-    at = locate(buckets, offset);
-    if (!at) return [];
-  }
-  // Extend the range to older buckets until it holds skip + count entries (or the window ends).
-  let last = at.index;
-  let held = buckets[last]!.count;
-  while (held < at.skip + count && last + 1 < buckets.length) held += buckets[++last]!.count;
-  const range: LogFilter = { ...filter, start: new Date(buckets[last]!.start), end: new Date(buckets[at.index]!.end) };
   if (at.skip + count <= PROBE_AT_MOST && !opts.select) {
     // A short read from the range's newest end (Quay's UI pages): listUsageLogs probes the
     // last hour, day and week of the range before reading all of it.
-    const page = await listUsageLogs(store, range, null, at.skip + count, opts.now ? { now: opts.now } : {});
+    const page = await listUsageLogs(store, at.range, null, at.skip + count, opts.now ? { now: opts.now } : {});
     return page.rows.slice(at.skip) as T[];
   }
-  const w = whereFor(range);
-  return store.query<T>({
-    name: opts.select?.name ?? 'usageLogOffsets.page',
-    sql: `SELECT ${opts.select?.sql ?? USAGE_LOG_COLUMNS.join(', ')} FROM usage_logs WHERE ${w.sql}
-          ORDER BY datetime DESC, event_key DESC LIMIT {limit:UInt32} OFFSET {skip:UInt64}`,
-    params: { ...w.params, limit: count, skip: at.skip },
-    ...(opts.select?.settings ? { settings: opts.select.settings } : {}),
-  });
+  return store.query<T>(pageStatement(at.range, at.skip, count, opts.select));
+}
+
+/**
+ * The same page as readUsageLogsAt, as the bytes of `select`'s one String column, the rows'
+ * values concatenated (RawBLOB): for text the engine renders whole, which Node then only copies.
+ */
+export async function readUsageLogsAtRaw(
+  store: ClickHouseStore,
+  filter: LogFilter,
+  offset: number,
+  count: number,
+  opts: { days?: readonly TimeBucket[]; select: SelectList },
+): Promise<Buffer> {
+  const at = await pageRange(store, filter, offset, count, opts.days);
+  if (!at) return Buffer.alloc(0);
+  return store.queryRaw(pageStatement(at.range, at.skip, count, opts.select));
 }

@@ -186,8 +186,10 @@ function searchRoutes(s: FastifyInstance, ctx: AppContext, tokens: SearchTokens,
     const page = await answers.jobResults(j, offset, count);
     // One line: the SDK parses the body line by line (JSON.stringify escapes every newline).
     const head = `{"preview":false,"init_offset":${offset},"messages":[],"fields":${JSON.stringify(page.fields.map((name) => ({ name })))},"results":`;
-    const body = `${head}${page.lines ? `[${page.lines.join(',')}]` : JSON.stringify(page.results)}}`;
-    return reply.code(200).type('application/json; charset=UTF-8').send(`${body}\n`);
+    const body = page.json
+      ? Buffer.concat([Buffer.from(head), page.json, Buffer.from('}\n')])
+      : `${head}${JSON.stringify(page.results)}}\n`;
+    return reply.code(200).type('application/json; charset=UTF-8').send(body);
   };
 
   const control = async (req: FastifyRequest, reply: FastifyReply, sid: string) => {

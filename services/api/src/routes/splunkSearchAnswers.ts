@@ -15,7 +15,7 @@ import {
   bucketsFromAggregates,
   type ClickHouseStore,
   type LogFilter,
-  readSplunkEventLines,
+  readSplunkEventsJson,
   readUsageLogsAt,
 } from '@quaylogs/clickhouse';
 import type { UsageLogRow } from '@quaylogs/core';
@@ -47,9 +47,9 @@ const COUNTS_CACHE_ENTRIES = 500;
 
 export interface ResultsPage {
   fields: string[];
-  /** Result rows; or, for long event reads, `lines`: each row already as JSON text. */
+  /** Result rows; or, for long event reads, `json`: the rows' JSON array as UTF-8 bytes. */
   results: Record<string, string>[];
-  lines?: string[];
+  json?: Buffer;
 }
 
 /** Event reads longer than this are rendered by ClickHouse (splunkEvents.ts). */
@@ -107,7 +107,7 @@ export class SearchAnswers {
       const filter = jobFilter(job);
       const days = bucketsFromAggregates(await this.aggregates(filter), filter);
       if (n > ENGINE_RENDERS_ABOVE) {
-        return { fields: ['_raw', '_time'], results: [], lines: await readSplunkEventLines(this.store, filter, offset, n, days) };
+        return { fields: ['_raw', '_time'], results: [], json: await readSplunkEventsJson(this.store, filter, offset, n, days) };
       }
       const rows = await readUsageLogsAt(this.store, filter, offset, n, { days, now: this.now() });
       return { fields: ['_raw', '_time'], results: rows.map((r) => ({ _raw: quayHecEvent(r), _time: splunkTime(r.datetime) })) };
