@@ -51,7 +51,9 @@ export const DEFAULT_TUNING: ExporterTuning = {
   lockDurationMs: 30_000,
   stalledIntervalMs: 30_000,
   maxStalledCount: 2,
-  chunkRows: 5_000,
+  // 1,000 rather than 5,000: the peak RSS of an export (3M-row store, 2.3M-row superuser and
+  // 209k-row namespace exports, fresh process each) fell by 25-50 MB, in the same time.
+  chunkRows: 1_000,
   maxGenerationMs: 2 * 3600_000,
   generateJobOptions: {},
   deliveryAttempts: 8,
