@@ -209,9 +209,10 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** The rows of a request's events; an event that cannot be stored is Splunk's reply for it. */
-function eventRows(envelopes: unknown[], source: string, nowMs: number) {
+function eventRows(envelopes: unknown[], source: string, nowMs: number, body: string) {
   try {
-    return hecEventsToRows(envelopes, source, nowMs);
+    // The body was decoded as strict UTF-8: only a `\u` escape can put a lone surrogate in its strings.
+    return hecEventsToRows(envelopes, source, nowMs, { noEscapes: !body.includes('\\u') });
   } catch (err) {
     if (err instanceof HecEventError) throw new HecError(HEC[err.reason], err.index, err.detail);
     throw err;
@@ -307,7 +308,7 @@ export function hecPlugin(deps: HecDeps): (app: FastifyInstance, ctx: Pick<AppCo
         if (typeof decoded !== 'string') return tooLarge(reply, decoded.tooLarge, deps.maxBodyBytes);
         const nowMs = now();
         const envelopes = splitHecBody(decoded);
-        const rows = eventRows(envelopes, source, nowMs);
+        const rows = eventRows(envelopes, source, nowMs, decoded);
         try {
           await append({ v: 1, origin: 'hec', source, rows });
         } catch (err) {

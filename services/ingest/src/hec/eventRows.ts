@@ -50,12 +50,17 @@ export function jsonTextDepth(text: string): number {
   return max;
 }
 
-/** Why event `envelopes[i]` cannot be stored, for the first such event, or null. */
-export function hecEventsProblem(envelopes: readonly unknown[]): { index: number; reason: string } | null {
+/**
+ * Why event `envelopes[i]` cannot be stored, for the first such event, or null.
+ * `opts.noEscapes`: the events were parsed from well-formed text holding no `\u` escape,
+ * so none of their strings can hold a lone surrogate and the walk that looks for one is
+ * skipped (it cost a tenth of the receiver's CPU per event).
+ */
+export function hecEventsProblem(envelopes: readonly unknown[], opts: { noEscapes?: boolean } = {}): { index: number; reason: string } | null {
   for (let index = 0; index < envelopes.length; index++) {
     const envelope = envelopes[index];
     if (jsonDepth(envelope) > HEC_MAX_DEPTH) return { index, reason: `the event is nested deeper than ${HEC_MAX_DEPTH} levels` };
-    const bad = findInvalidText(envelope);
+    const bad = opts.noEscapes ? null : findInvalidText(envelope);
     if (bad) return { index, reason: `${bad} is not valid Unicode` };
     const ev = (envelope as { event?: Record<string, unknown> } | null)?.event;
     for (const key of ['metadata_json', 'metadata'] as const) {
@@ -159,9 +164,12 @@ export function hecEventToRow(envelope: unknown, index: number, source: string, 
   };
 }
 
-/** Every event of a request as rows, or the HecEventError of the first event that cannot be stored. */
-export function hecEventsToRows(envelopes: readonly unknown[], source: string, nowMs: number): UsageLogRow[] {
-  const problem = hecEventsProblem(envelopes);
+/**
+ * Every event of a request as rows, or the HecEventError of the first event that cannot be
+ * stored. `opts.noEscapes`: see hecEventsProblem (the caller vouches for the text).
+ */
+export function hecEventsToRows(envelopes: readonly unknown[], source: string, nowMs: number, opts: { noEscapes?: boolean } = {}): UsageLogRow[] {
+  const problem = hecEventsProblem(envelopes, opts);
   if (problem) throw new HecEventError('invalidDataFormat', problem.index, problem.reason);
   return envelopes.map((envelope, i) => hecEventToRow(envelope, i, source, nowMs));
 }
