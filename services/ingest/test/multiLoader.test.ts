@@ -102,8 +102,10 @@ describe('several loader processes', () => {
     c.proc.kill('SIGCONT');
     await feeding;
 
-    // A survivor finished loader-a's insert (same rows, same token) after its shard leases expired.
-    await Promise.race([c, d].map((l) => l.waitFor((x) => x.replayedFrom === 'loader-a')));
+    // A survivor finished loader-a's insert (same rows, same token) after its shard leases expired:
+    // loader-b too, when it outlived those leases (it is killed only after storing a fresh batch,
+    // which can come after a's leases expired). Waiting on c and d alone then timed out.
+    await Promise.any([b, c, d].map((l) => l.waitFor((x) => x.replayedFrom === 'loader-a')));
     expect(a.lines.some((l) => l.replayedFrom)).toBe(false);
     for (let i = 0; i < 600 && ((await ingestBacklog(redis)) > 0 || (await redis.hlen(INSERT_INTENTS_KEY)) > 0); i++) await sleep(200);
     expect(await ingestBacklog(redis)).toBe(0);
