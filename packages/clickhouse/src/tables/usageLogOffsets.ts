@@ -80,9 +80,8 @@ async function minuteBuckets(store: ClickHouseStore, filter: LogFilter, within: 
 }
 
 /**
- * Another select list for the page read (a constant expression over usage_logs' columns,
- * never user text), its query name and the settings it needs. Reads with one always
- * query usage_logs directly (no probing).
+ * Another select list for a raw page read (readUsageLogsAtRaw): a constant expression over
+ * usage_logs' columns, never user text, its query name and the settings it needs.
  */
 export interface SelectList {
   name: string;
@@ -130,7 +129,7 @@ async function pageRange(
 }
 
 /** The page's statement over its range: `select` (or the stored row), newest first, `count` from `skip`. */
-function pageStatement(range: LogFilter, skip: number, count: number, select: SelectList | undefined) {
+function pageStatement(range: LogFilter, skip: number, count: number, select?: SelectList) {
   const w = whereFor(range);
   return {
     name: select?.name ?? 'usageLogOffsets.page',
@@ -145,25 +144,24 @@ function pageStatement(range: LogFilter, skip: number, count: number, select: Se
  * `count` entries from position `offset` of the window, newest first (ties by event_key,
  * descending): the rows of `ORDER BY datetime DESC, event_key DESC LIMIT count OFFSET offset`.
  * `opts.days` may be passed when the caller already holds this filter's daily buckets;
- * `opts.now` is the clock short reads probe back from (see listUsageLogs); `opts.select`
- * replaces the stored row by other columns (see splunkEvents.ts).
+ * `opts.now` is the clock short reads probe back from (see listUsageLogs).
  */
-export async function readUsageLogsAt<T = UsageLogRow>(
+export async function readUsageLogsAt(
   store: ClickHouseStore,
   filter: LogFilter,
   offset: number,
   count: number,
-  opts: { days?: readonly TimeBucket[]; now?: Date; select?: SelectList } = {},
-): Promise<T[]> {
+  opts: { days?: readonly TimeBucket[]; now?: Date } = {},
+): Promise<UsageLogRow[]> {
   const at = await pageRange(store, filter, offset, count, opts.days);
   if (!at) return [];
-  if (at.skip + count <= PROBE_AT_MOST && !opts.select) {
+  if (at.skip + count <= PROBE_AT_MOST) {
     // A short read from the range's newest end (Quay's UI pages): listUsageLogs probes the
     // last hour, day and week of the range before reading all of it.
     const page = await listUsageLogs(store, at.range, null, at.skip + count, opts.now ? { now: opts.now } : {});
-    return page.rows.slice(at.skip) as T[];
+    return page.rows.slice(at.skip);
   }
-  return store.query<T>(pageStatement(at.range, at.skip, count, opts.select));
+  return store.query<UsageLogRow>(pageStatement(at.range, at.skip, count));
 }
 
 /**
